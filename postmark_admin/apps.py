@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PostmarkAdminConfig(AppConfig):
+    name = "postmark_admin"
+    verbose_name = _("Postmark")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .models import PostmarkSettings
+        from .settings_cache import row_changed
+
+        post_save.connect(row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_saved")
+        post_delete.connect(
+            row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_deleted"
+        )

@@ -1,0 +1,148 @@
+"""System checks, with stable ids.
+
+Checks of values that may live in the database (the token, the webhook
+credentials, stored secrets) are deploy checks (``manage.py check --deploy``):
+a fresh install has no token until an admin enters one, and an error in the
+ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
+
+=====================  ============================================================
+``postmark_admin.E001``  no server token in the database, settings.py or the environment (deploy)
+``postmark_admin.E002``  webhook URLs are routed but no credentials are configured (deploy)
+``postmark_admin.E003``  a secret stored in the database cannot be decrypted (deploy)
+``postmark_admin.E004``  the API URL in settings.py or the environment is not an http(s) URL
+``postmark_admin.E005``  a webhook authorization setting is not ``"user:password"`` (or a list of them)
+``postmark_admin.E006``  the timeout in settings.py or the environment is not a positive number
+``postmark_admin.W001``  the settings cache is local to each process (changes reach others within ~1 s)
+=====================  ============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.checks import Error, Tags, Warning, register
+from django.urls import NoReverseMatch, reverse
+
+from . import conf, settings_cache
+
+WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
+
+
+def _configured_places(name: str) -> list[tuple[str, Any]]:
+    """(place, raw value) for every settings.py and environment place that sets ``name``."""
+    spec = conf.FIELDS[name]
+    found = []
+    for place in spec.settings_places:
+        value = conf._read_settings_place(place)
+        if value is not conf._MISSING and value not in (None, ""):
+            found.append((conf.settings_place_name(place), value))
+    for env_name in spec.env_names:
+        if os.environ.get(env_name):
+            found.append((f"environment {env_name}", os.environ[env_name]))
+    return found
+
+
+@register("postmark_admin")
+def check_settings_values(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Malformed values in settings.py and the environment (the admin form validates the row)."""
+    errors: list[Any] = []
+    for place, value in _configured_places("api_url"):
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(
+                Error(
+                    f"{place} must be an http:// or https:// URL.",
+                    hint="Use https://api.postmarkapp.com/ (the default) or the sandbox's URL.",
+                    id="postmark_admin.E004",
+                )
+            )
+    for place, value in _configured_places("webhook_credentials"):
+        if conf.malformed_authorizations(value):
+            errors.append(
+                Error(
+                    f"{place} must be 'username:password', or a list of them (comma-separated in the environment).",
+                    hint="Neither part may be empty, and the username cannot contain ':'.",
+                    id="postmark_admin.E005",
+                )
+            )
+    for place, value in _configured_places("timeout"):
+        try:
+            ok = float(value) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors.append(Error(f"{place} must be a positive number of seconds.", id="postmark_admin.E006"))
+    return errors
+
+
+@register("postmark_admin", Tags.caches)
+def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    alias = conf.app_settings.CACHE
+    if alias not in settings.CACHES:
+        return [
+            Error(
+                f"POSTMARK_CACHE names the cache {alias!r}, which is not in CACHES.",
+                id="postmark_admin.E007",
+            )
+        ]
+    if settings_cache.is_shared(caches[alias]):
+        return []
+    return [
+        Warning(
+            f"The cache {alias!r} is local to each process, so a change saved in the admin reaches other "
+            f"worker processes only after up to {settings_cache.LOCAL_TTL:g} second(s), at the cost of a "
+            "query per second per process.",
+            hint="Point POSTMARK_CACHE (or the default cache) at Redis, Memcached or the database cache.",
+            id="postmark_admin.W001",
+        )
+    ]
+
+
+def _webhooks_routed() -> bool:
+    for name in WEBHOOK_URL_NAMES:
+        try:
+            reverse(name)
+            return True
+        except NoReverseMatch:
+            continue
+    return False
+
+
+@register("postmark_admin", deploy=True)
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Checks that read the settings row, for ``manage.py check --deploy``."""
+    config = conf.effective_config()
+    errors: list[Any] = []
+    if not config.server_token:
+        errors.append(
+            Error(
+                conf.missing_server_token_message(config),
+                hint="Enter the token in the admin's Postmark settings, or set POSTMARK_SERVER_TOKEN.",
+                id="postmark_admin.E001",
+            )
+        )
+    allow_anonymous = getattr(settings, "POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED", False)
+    if not config.webhook_credentials and not allow_anonymous and _webhooks_routed():
+        errors.append(
+            Error(
+                "Postmark's webhook URLs are routed but no webhook credentials are configured, so every "
+                "webhook is refused.",
+                hint="Set a webhook username and password in the admin, or POSTMARK_WEBHOOK_AUTHORIZATION = "
+                "'user:password'; or set POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED = True (not recommended).",
+                id="postmark_admin.E002",
+            )
+        )
+    for name in config.undecryptable:
+        errors.append(
+            Error(
+                f"The {name} stored in the Postmark settings cannot be decrypted with SECRET_KEY or "
+                "SECRET_KEY_FALLBACKS; it is treated as unset.",
+                hint="Add the previous key to SECRET_KEY_FALLBACKS, or enter the value again in the admin.",
+                id="postmark_admin.E003",
+            )
+        )
+    return errors

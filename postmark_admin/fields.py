@@ -1,0 +1,65 @@
+"""A model field that keeps a :class:`~postmark_admin.crypto.Secret` encrypted in the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
+
+
+class EncryptedSecretField(models.TextField):
+    """Stores a secret encrypted with a key derived from SECRET_KEY.
+
+    In Python the value is always a :class:`Secret` (empty when unset). A value
+    that cannot be decrypted loads as ``Secret.undecryptable(...)``: it behaves as
+    unset, and saving the row again keeps the original ciphertext so that
+    restoring the old SECRET_KEY still recovers it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs["editable"] = kwargs.get("editable", True)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secret:
+        return self.to_python(value, stored=True)
+
+    def to_python(self, value: Any, stored: bool = False) -> Secret:  # type: ignore[override]
+        if isinstance(value, Secret):
+            return value
+        if not value:
+            return Secret("")
+        value = str(value)
+        # Values read from the database, or from a fixture made by dumpdata, are ciphertext.
+        if stored or value.startswith(PREFIX):
+            try:
+                return Secret(decrypt(value))
+            except SecretDecryptionError:
+                return Secret.undecryptable(value)
+        return Secret(value)
+
+    def get_prep_value(self, value: Any) -> str:
+        secret = self.to_python(value)
+        if secret.is_undecryptable:
+            return secret.ciphertext or ""
+        return encrypt(secret.reveal()) if secret else ""
+
+    def value_to_string(self, obj: models.Model) -> str:
+        # dumpdata/serializers get the ciphertext, never the clear text.
+        return self.get_prep_value(self.value_from_object(obj))
+
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
+        from .forms import KEEP
+
+        # A blank secret input means "keep what is stored": the form never had the value to send back.
+        if data is KEEP:
+            return
+        setattr(instance, self.attname, self.to_python(data))
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from .forms import SecretFormField
+
+        return SecretFormField(required=False, label=self.verbose_name, help_text=self.help_text)

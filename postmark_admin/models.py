@@ -1,0 +1,100 @@
+"""Database models: the run-time settings row (and, with the webhooks, the events)."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from solo.models import SingletonModel
+
+from .fields import EncryptedSecretField
+
+_stream_id = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
+)
+_no_colon = RegexValidator(r"^[^:]*$", _("The username cannot contain ':'."))
+
+INHERIT_CHOICES = [
+    (None, _("Inherit (settings.py, then the environment, then off)")),
+    (True, _("Yes: send without the unsupported feature")),
+    (False, _("No: raise PostmarkUnsupportedFeature")),
+]
+
+
+class PostmarkSettings(SingletonModel):
+    """Postmark credentials and options, editable at run time.
+
+    Every field left empty means "not set here": the effective value then comes
+    from settings.py, the environment or the default (see :mod:`postmark_admin.conf`).
+    Read the effective values with :func:`postmark_admin.conf.effective_config`,
+    never from this row directly.
+    """
+
+    server_token = EncryptedSecretField(
+        _("server API token"),
+        help_text=_("Postmark's Server API token (Servers > your server > API Tokens). Stored encrypted."),
+    )
+    api_url = models.CharField(
+        _("API URL"),
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Leave blank for https://api.postmarkapp.com/. Point it at the sandbox to test."),
+    )
+    message_stream = models.CharField(
+        _("default message stream"),
+        max_length=100,
+        blank=True,
+        validators=[_stream_id],
+        help_text=_("Stream ID used when a message names none. Leave blank for 'outbound'."),
+    )
+    webhook_username = models.CharField(
+        _("webhook username"),
+        max_length=150,
+        blank=True,
+        validators=[_no_colon],
+        help_text=_("HTTP basic auth username that Postmark must send to this site's webhook URLs."),
+    )
+    webhook_password = EncryptedSecretField(
+        _("webhook password"),
+        help_text=_("HTTP basic auth password for the webhook URLs. Stored encrypted."),
+    )
+    ignore_unsupported_features = models.BooleanField(
+        _("ignore unsupported features"),
+        null=True,
+        blank=True,
+        default=None,
+        choices=INHERIT_CHOICES,
+        help_text=_("Send messages that use features Postmark lacks (such as send_at) without them."),
+    )
+    default_from_email = models.CharField(
+        _("default From address for test emails"),
+        max_length=320,
+        blank=True,
+        help_text=_("A confirmed Postmark sender signature. Leave blank for DEFAULT_FROM_EMAIL."),
+    )
+    timeout = models.FloatField(
+        _("request timeout (seconds)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.5), MaxValueValidator(300)],
+        help_text=_("How long to wait for Postmark's answer. Leave blank for 30 seconds."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Postmark settings")
+        verbose_name_plural = _("Postmark settings")
+        permissions = [("use_postmark_api", _("Can send test emails and call Postmark from the admin"))]
+
+    def __str__(self) -> str:
+        return str(_("Postmark settings"))
+
+    # django-solo would pickle the whole row, decrypted secrets included, into the
+    # cache. postmark_admin.settings_cache caches the row itself, encrypted.
+    def set_to_cache(self) -> None:
+        return None
+
+    @classmethod
+    def clear_cache(cls) -> None:
+        return None

@@ -1,0 +1,236 @@
+"""The settings row, read without a query per read and never stale.
+
+How a process knows its copy is current:
+
+* **Shared cache** (Redis, Memcached, database, file): the cache holds a version
+  token and the row's stored form (secrets still encrypted). Each read fetches
+  the small version token; the process keeps the decrypted row for as long as
+  the token is unchanged. A committed save replaces the token, so every process
+  sees the change on its next read.
+* **Process-local cache** (locmem, dummy): other processes cannot be told, so
+  each process re-reads the row at most every :data:`LOCAL_TTL` seconds.
+
+A save registers its invalidation with ``transaction.on_commit``: a rolled-back
+save never reaches the cache. Between the save and the commit, the thread that
+saved reads the row straight from the database and caches nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+
+LOCAL_TTL = 1.0
+VERSION_KEY = "postmark_admin:settings:version"
+DATA_KEY = "postmark_admin:settings:row"
+#: A version token expires so that an edit made behind Django's back (raw SQL, a
+#: restored backup) is picked up within this many seconds.
+VERSION_TIMEOUT = 300
+DATA_TIMEOUT = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RowSnapshot:
+    """The settings row's Python values (secrets as :class:`~postmark_admin.crypto.Secret`)."""
+
+    values: dict[str, Any]
+    exists: bool
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+EMPTY = RowSnapshot(values={}, exists=False)
+
+
+@dataclass
+class _Memo:
+    version: str | None
+    snapshot: RowSnapshot
+    loaded_at: float
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.memo: _Memo | None = None
+        self.local = threading.local()
+
+
+_state = _State()
+
+
+def _model() -> Any:
+    from .models import PostmarkSettings
+
+    return PostmarkSettings
+
+
+def cache_alias() -> str:
+    from .conf import app_settings
+
+    return app_settings.CACHE
+
+
+def is_shared(cache: Any) -> bool:
+    """Whether other processes see what this process writes to ``cache``."""
+    return not isinstance(cache, LocMemCache | DummyCache)
+
+
+def clear() -> None:
+    """Forget this process's copy of the row (tests and ``override_postmark_settings`` use it)."""
+    with _state.lock:
+        _state.memo = None
+
+
+def _db_alias() -> str:
+    return router.db_for_read(_model()) or DEFAULT_DB_ALIAS
+
+
+def _read_raw() -> dict[str, Any] | None:
+    """The row as stored (secrets encrypted), or None when there is no row or no table yet."""
+    from django.db import DatabaseError
+
+    model = _model()
+    alias = _db_alias()
+    try:
+        if connections[alias].in_atomic_block:
+            # A savepoint, so that a missing table does not abort the caller's
+            # transaction (PostgreSQL refuses every later statement otherwise).
+            with transaction.atomic(using=alias):
+                obj = model.objects.using(alias).filter(pk=model.singleton_instance_id).first()
+        else:
+            obj = model.objects.using(alias).filter(pk=model.singleton_instance_id).first()
+    except DatabaseError:
+        # No table yet (before migrate): behave as an empty row. No caching either.
+        raise _TableMissing from None
+    if obj is None:
+        return None
+    return {f.attname: f.get_prep_value(getattr(obj, f.attname)) for f in _stored_fields()}
+
+
+class _TableMissing(Exception):
+    pass
+
+
+def _stored_fields() -> list[Any]:
+    return [f for f in _model()._meta.concrete_fields if not f.primary_key]
+
+
+def _from_raw(raw: dict[str, Any] | None) -> RowSnapshot:
+    if raw is None:
+        return EMPTY
+    fields = {f.attname: f for f in _stored_fields()}
+    values = {}
+    for name, value in raw.items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        values[name] = field.from_db_value(value, None, None) if hasattr(field, "from_db_value") else value
+    return RowSnapshot(values=values, exists=True)
+
+
+def _pending_write() -> bool:
+    """Whether this thread saved the row in a transaction that has not committed yet."""
+    pending: tuple[str, Callable[[], None]] | None = getattr(_state.local, "pending", None)
+    if pending is None:
+        return False
+    alias, callback = pending
+    connection = connections[alias]
+    if connection.in_atomic_block and any(item[1] is callback for item in connection.run_on_commit):
+        return True
+    # The callback ran (commit) or was discarded (rollback): either way the pending write is over.
+    _state.local.pending = None
+    clear()
+    return False
+
+
+def current_row() -> RowSnapshot:
+    """The committed settings row, from this process's copy when it is known to be current."""
+    if _pending_write():
+        return _read_uncached()
+    cache = caches[cache_alias()]
+    if is_shared(cache):
+        return _read_shared(cache)
+    return _read_local()
+
+
+def _read_uncached() -> RowSnapshot:
+    try:
+        return _from_raw(_read_raw())
+    except _TableMissing:
+        return EMPTY
+
+
+def _read_local() -> RowSnapshot:
+    memo = _state.memo
+    now = time.monotonic()
+    if memo is not None and now - memo.loaded_at < LOCAL_TTL:
+        return memo.snapshot
+    try:
+        snapshot = _from_raw(_read_raw())
+    except _TableMissing:
+        return EMPTY
+    with _state.lock:
+        _state.memo = _Memo(version=None, snapshot=snapshot, loaded_at=now)
+    return snapshot
+
+
+def _read_shared(cache: Any) -> RowSnapshot:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        version = cache.get(VERSION_KEY)
+    memo = _state.memo
+    if memo is not None and version is not None and memo.version == version:
+        return memo.snapshot
+    stored = cache.get(DATA_KEY)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version and version is not None:
+        snapshot = _from_raw(stored[1])
+    else:
+        try:
+            raw = _read_raw()
+        except _TableMissing:
+            return EMPTY
+        # Stored under the version read *before* the query: if a save commits
+        # meanwhile, the token changes and this copy is never used.
+        if version is not None:
+            cache.set(DATA_KEY, (version, raw), DATA_TIMEOUT)
+        snapshot = _from_raw(raw)
+    with _state.lock:
+        _state.memo = _Memo(version=version, snapshot=snapshot, loaded_at=time.monotonic())
+    return snapshot
+
+
+def _publish() -> None:
+    """Tell every process that the row changed (run after the save commits)."""
+    cache = caches[cache_alias()]
+    if is_shared(cache):
+        cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+    clear()
+
+
+def row_changed(sender: Any, instance: Any = None, using: str | None = None, **kwargs: Any) -> None:
+    """post_save/post_delete receiver: publish the change once (and only if) it commits."""
+    alias = using or DEFAULT_DB_ALIAS
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        _publish()
+        return
+
+    def on_commit() -> None:
+        if getattr(_state.local, "pending", None) is not None and _state.local.pending[1] is on_commit:
+            _state.local.pending = None
+        _publish()
+
+    _state.local.pending = (alias, on_commit)
+    transaction.on_commit(on_commit, using=alias)
