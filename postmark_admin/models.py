@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
 from .fields import EncryptedSecretField
+
+if TYPE_CHECKING:
+    from .inbound import InboundMessage
 
 _stream_id = RegexValidator(
     r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
@@ -98,3 +105,93 @@ class PostmarkSettings(SingletonModel):
     @classmethod
     def clear_cache(cls) -> None:
         return None
+
+
+class EventType(models.TextChoices):
+    """What happened, normalized across Postmark's record types (see :mod:`postmark_admin.events`)."""
+
+    QUEUED = "queued", _("queued")
+    SENT = "sent", _("sent")
+    REJECTED = "rejected", _("rejected")
+    FAILED = "failed", _("failed")
+    BOUNCED = "bounced", _("bounced")
+    DEFERRED = "deferred", _("deferred")
+    DELIVERED = "delivered", _("delivered")
+    AUTORESPONDED = "autoresponded", _("autoresponded")
+    OPENED = "opened", _("opened")
+    CLICKED = "clicked", _("clicked")
+    COMPLAINED = "complained", _("complained")
+    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+    SUBSCRIBED = "subscribed", _("subscribed")
+    INBOUND = "inbound", _("inbound")
+    INBOUND_FAILED = "inbound_failed", _("inbound failed")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class RejectReason(models.TextChoices):
+    """Why a message was not delivered, when one applies."""
+
+    INVALID = "invalid", _("invalid address")
+    BOUNCED = "bounced", _("bounced")
+    TIMED_OUT = "timed_out", _("timed out")
+    BLOCKED = "blocked", _("blocked")
+    SPAM = "spam", _("spam")
+    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+    OTHER = "other", _("other")
+
+
+class WebhookEvent(models.Model):
+    """One webhook Postmark posted to this site (tracking or inbound), stored exactly once.
+
+    ``dedupe_key`` makes a repeated delivery of the same event a no-op: Bounce and
+    SpamComplaint records are keyed by their Postmark ``ID``, everything else by a
+    hash of the payload's canonical JSON. ``payload`` keeps what Postmark sent.
+    """
+
+    dedupe_key = models.CharField(_("deduplication key"), max_length=100, unique=True, editable=False)
+    event_type = models.CharField(_("event type"), max_length=20, choices=EventType.choices)
+    record_type = models.CharField(_("record type"), max_length=50, blank=True)
+    reject_reason = models.CharField(
+        _("reject reason"), max_length=20, choices=RejectReason.choices, blank=True
+    )
+    recipient = models.CharField(_("recipient"), max_length=320, blank=True)
+    message_id = models.CharField(_("message ID"), max_length=100, blank=True)
+    message_stream = models.CharField(_("message stream"), max_length=100, blank=True)
+    tag = models.CharField(_("tag"), max_length=1000, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    bounce_id = models.BigIntegerField(_("Postmark bounce ID"), null=True, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    mta_response = models.TextField(_("MTA response"), blank=True)
+    user_agent = models.TextField(_("user agent"), blank=True)
+    click_url = models.TextField(_("clicked URL"), blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # The changelist: newest first, alone or filtered by one column.
+            models.Index(fields=["-received_at", "-id"], name="pm_event_received"),
+            models.Index(fields=["event_type", "-received_at"], name="pm_event_type"),
+            models.Index(fields=["record_type", "-received_at"], name="pm_event_record_type"),
+            models.Index(fields=["message_stream", "-received_at"], name="pm_event_stream"),
+            # "Same message" / "same recipient" links and exact searches.
+            models.Index(fields=["message_id", "-received_at"], name="pm_event_message"),
+            models.Index(fields=["recipient", "-received_at"], name="pm_event_recipient"),
+            models.Index(fields=["tag"], name="pm_event_tag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} {self.recipient}".strip()
+
+    @cached_property
+    def inbound_message(self) -> InboundMessage | None:
+        """The parsed mail of an inbound event (None for tracking events)."""
+        if self.event_type != EventType.INBOUND:
+            return None
+        from .inbound import parse_inbound
+
+        return parse_inbound(self.payload)
