@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from .crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
+
+
+class _SecretAttribute(DeferredAttribute):
+    """Whatever is assigned (a str from code or a form, ciphertext from a fixture) is held as a Secret."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.field.attname] = self.field.to_python(value)
 
 
 class EncryptedSecretField(models.TextField):
@@ -17,6 +25,8 @@ class EncryptedSecretField(models.TextField):
     unset, and saving the row again keeps the original ciphertext so that
     restoring the old SECRET_KEY still recovers it.
     """
+
+    descriptor_class = _SecretAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blank", True)

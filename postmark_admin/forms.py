@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 
 from .crypto import Secret
 
@@ -30,6 +32,8 @@ class SecretInput(forms.MultiWidget):
     """
 
     template_name = "postmark_admin/widgets/secret_input.html"
+    #: Optional sentence saying where the effective value comes from (set by the admin per request).
+    effective_note: str = ""
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         widgets = {
@@ -46,9 +50,10 @@ class SecretInput(forms.MultiWidget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        secret = value if isinstance(value, Secret) else None
+        secret = value if isinstance(value, Secret) else Secret(value if isinstance(value, str) else "")
         context["widget"]["is_set"] = bool(secret)
-        context["widget"]["is_undecryptable"] = bool(secret is not None and secret.is_undecryptable)
+        context["widget"]["is_undecryptable"] = secret.is_undecryptable
+        context["widget"]["effective_note"] = self.effective_note
         return context
 
 
@@ -83,3 +88,30 @@ class SecretFormField(forms.MultiValueField):
     def bound_data(self, data: Any, initial: Any) -> Any:
         # On a redisplayed form (validation error elsewhere) the typed secret is not echoed back.
         return initial
+
+
+# -- the settings page's action forms -------------------------------------------------------------
+
+_stream_id = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
+)
+
+
+class TestEmailForm(forms.Form):
+    """The settings page's "Send test email" form."""
+
+    recipient = forms.EmailField(label=_("Recipient"))
+    subject = forms.CharField(label=_("Subject"), max_length=2000)
+    message_stream = forms.CharField(
+        label=_("Message stream"),
+        max_length=100,
+        required=False,
+        validators=[_stream_id],
+        help_text=_("Leave blank for the default message stream."),
+    )
+
+
+class WebhookStreamForm(forms.Form):
+    """The settings page's "Configure webhook in Postmark" form: which stream the webhook is for."""
+
+    message_stream = forms.CharField(label=_("Message stream"), max_length=100, validators=[_stream_id])

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Run the whole test suite in its own virtualenv.
+
+    python3 scripts/test.py                      # SQLite, the Django this Python gets by default
+    python3 scripts/test.py --django 5.2         # pin Django 5.2.x
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test python3 scripts/test.py
+    python3 scripts/test.py -- -k webhook -x     # anything after -- goes to pytest
+
+Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing and this runs as root with
+apt-get available, it is installed; otherwise those tests are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import ensure_venv, run
+
+DJANGO_SERIES = {
+    "5.2": "django>=5.2,<5.3",
+    "6": "django>=6.0,<7",
+    "6.0": "django>=6.0,<6.1",
+    "6.1": "django>=6.1,<6.2",
+}
+
+
+def ensure_chromium() -> None:
+    if Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("==> installing Debian's chromium for the browser tests", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+    if not Path("/usr/bin/chromium").exists():
+        print("==> /usr/bin/chromium is missing: browser tests will be skipped", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--django", choices=sorted(DJANGO_SERIES), help="Django series to test against")
+    parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (put them after --)")
+    options = parser.parse_args()
+
+    version = f"py{sys.version_info.major}.{sys.version_info.minor}"
+    django = DJANGO_SERIES.get(options.django or "", "")
+    name = "-".join(filter(None, ["test", version, options.django and f"django{options.django}"]))
+    python = ensure_venv(name, ["-e.[dev]", *([django] if django else [])])
+    ensure_chromium()
+    return run(python, "-m", "pytest", *options.pytest_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

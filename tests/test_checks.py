@@ -1,0 +1,113 @@
+"""System checks, pinned by id."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+
+from postmark_admin.models import PostmarkSettings
+from postmark_admin.testing import override_postmark_settings
+
+
+def ids(deploy: bool = False) -> set[str]:
+    return {m.id for m in run_checks(include_deployment_checks=deploy) if m.id.startswith("postmark_admin.")}
+
+
+@pytest.mark.django_db
+def test_e001_no_token_anywhere_is_a_deploy_check(clean_postmark_env, settings):
+    assert "postmark_admin.E001" not in ids()  # never blocks migrate/runserver on a fresh install
+    assert "postmark_admin.E001" in ids(deploy=True)
+    settings.POSTMARK_SERVER_TOKEN = "x"
+    assert "postmark_admin.E001" not in ids(deploy=True)
+
+
+@pytest.mark.django_db
+def test_e001_satisfied_by_database_and_environment(clean_postmark_env):
+    clean_postmark_env.setenv("POSTMARK_SERVER_TOKEN", "env")
+    assert "postmark_admin.E001" not in ids(deploy=True)
+    clean_postmark_env.delenv("POSTMARK_SERVER_TOKEN")
+    PostmarkSettings.objects.create(server_token="db")
+    assert "postmark_admin.E001" not in ids(deploy=True)
+
+
+@pytest.mark.django_db
+def test_e002_webhooks_routed_without_credentials(clean_postmark_env, settings, monkeypatch):
+    from postmark_admin import checks
+
+    monkeypatch.setattr(checks, "_webhooks_routed", lambda: True)
+    assert "postmark_admin.E002" in ids(deploy=True)
+    settings.POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED = True
+    assert "postmark_admin.E002" not in ids(deploy=True)
+    settings.POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED = False
+    with override_postmark_settings(webhook_username="u", webhook_password="p"):
+        assert "postmark_admin.E002" not in ids(deploy=True)
+    monkeypatch.setattr(checks, "_webhooks_routed", lambda: False)
+    assert "postmark_admin.E002" not in ids(deploy=True)
+
+
+@pytest.mark.django_db
+def test_e003_undecryptable_secret(clean_postmark_env, settings):
+    PostmarkSettings.objects.create(server_token="secret-token-value", webhook_password="hook-pw-value")
+    assert "postmark_admin.E003" not in ids(deploy=True)
+    settings.SECRET_KEY = "another-key-entirely-0123456789abcdefghijklmnopqrstu"
+    messages = [m for m in run_checks(include_deployment_checks=True) if m.id == "postmark_admin.E003"]
+    assert len(messages) == 2
+    assert all("secret-token-value" not in m.msg and "hook-pw-value" not in m.msg for m in messages)
+
+
+@pytest.mark.parametrize("value", ["ftp://x/", "api.postmarkapp.com", "https://"])
+def test_e004_api_url_not_http(value, settings, clean_postmark_env):
+    settings.POSTMARK_API_URL = value
+    assert "postmark_admin.E004" in ids()
+
+
+def test_e004_from_environment(clean_postmark_env):
+    clean_postmark_env.setenv("ANYMAIL_POSTMARK_API_URL", "mailto:x")
+    assert "postmark_admin.E004" in ids()
+
+
+def test_e004_accepts_http_and_https(settings, clean_postmark_env):
+    settings.POSTMARK_API_URL = "http://127.0.0.1:8025/"
+    assert "postmark_admin.E004" not in ids()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("POSTMARK_WEBHOOK_AUTHORIZATION", "no-colon"),
+        ("POSTMARK_WEBHOOK_AUTHORIZATION", ["ok:fine", "user:"]),
+        ("POSTMARK_WEBHOOK_AUTHORIZATION", 42),
+        ("ANYMAIL", {"WEBHOOK_SECRET": "nocolon"}),
+    ],
+)
+def test_e005_bad_authorization(setting, value, settings, clean_postmark_env):
+    setattr(settings, setting, value)
+    assert "postmark_admin.E005" in ids()
+
+
+def test_e005_good_authorization(settings, clean_postmark_env):
+    settings.POSTMARK_WEBHOOK_AUTHORIZATION = ["a:b", "c:d:e"]
+    assert "postmark_admin.E005" not in ids()
+
+
+@pytest.mark.parametrize("value", ["fast", -1, 0])
+def test_e006_bad_timeout(value, settings, clean_postmark_env):
+    settings.POSTMARK_TIMEOUT = value
+    assert "postmark_admin.E006" in ids()
+
+
+def test_e007_unknown_cache_alias(settings):
+    settings.POSTMARK_CACHE = "nope"
+    assert "postmark_admin.E007" in ids()
+
+
+def test_w001_local_cache(settings):
+    settings.SILENCED_SYSTEM_CHECKS = []
+    assert "postmark_admin.W001" in ids()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+        }
+    }
+    assert "postmark_admin.W001" not in ids()
