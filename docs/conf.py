@@ -17,8 +17,9 @@ django.setup()
 project = "django-postmark-admin"
 author = "django-postmark-admin contributors"
 copyright = "2026, django-postmark-admin contributors"  # noqa: A001
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx", "sphinx.ext.viewcode"]
-intersphinx_mapping = {}
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_parser"]
+source_suffix = {".rst": "restructuredtext"}
+suppress_warnings = ["myst.header"]
 templates_path: list[str] = []
 exclude_patterns = ["_build"]
 html_theme = "furo"
