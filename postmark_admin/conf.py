@@ -31,6 +31,7 @@ from .exceptions import PostmarkConfigurationError
 DEFAULT_API_URL = "https://api.postmarkapp.com/"
 DEFAULT_MESSAGE_STREAM = "outbound"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_WEBHOOK_MAX_BODY_SIZE = 64 * 1024 * 1024
 
 
 class Source(enum.StrEnum):
@@ -412,6 +413,25 @@ class AppSettings:
     def CACHE(self) -> str:
         """Alias of the cache that holds the settings row (``POSTMARK_CACHE``)."""
         return getattr(settings, "POSTMARK_CACHE", "default")
+
+    @property
+    def WEBHOOK_ALLOW_UNAUTHENTICATED(self) -> bool:
+        """Accept webhooks without credentials when none are configured anywhere (not recommended)."""
+        return bool(getattr(settings, "POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED", False))
+
+    @property
+    def WEBHOOK_MAX_BODY_SIZE(self) -> int:
+        """Largest webhook body accepted, in bytes (``POSTMARK_WEBHOOK_MAX_BODY_SIZE``).
+
+        The default leaves room for an inbound mail at Postmark's 35 MB limit, base64-encoded.
+        """
+        return int(getattr(settings, "POSTMARK_WEBHOOK_MAX_BODY_SIZE", DEFAULT_WEBHOOK_MAX_BODY_SIZE))
+
+    @property
+    def EVENT_RETENTION_DAYS(self) -> int | None:
+        """Days of webhook events that ``postmark_prune_events`` keeps by default (None: keep all)."""
+        value = getattr(settings, "POSTMARK_EVENT_RETENTION_DAYS", None)
+        return None if value in (None, "") else int(value)
 
 
 app_settings = AppSettings()

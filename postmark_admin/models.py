@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
+from .events import EventType, RejectReason
 from .fields import EncryptedSecretField
 
 if TYPE_CHECKING:
@@ -105,39 +106,6 @@ class PostmarkSettings(SingletonModel):
     @classmethod
     def clear_cache(cls) -> None:
         return None
-
-
-class EventType(models.TextChoices):
-    """What happened, normalized across Postmark's record types (see :mod:`postmark_admin.events`)."""
-
-    QUEUED = "queued", _("queued")
-    SENT = "sent", _("sent")
-    REJECTED = "rejected", _("rejected")
-    FAILED = "failed", _("failed")
-    BOUNCED = "bounced", _("bounced")
-    DEFERRED = "deferred", _("deferred")
-    DELIVERED = "delivered", _("delivered")
-    AUTORESPONDED = "autoresponded", _("autoresponded")
-    OPENED = "opened", _("opened")
-    CLICKED = "clicked", _("clicked")
-    COMPLAINED = "complained", _("complained")
-    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
-    SUBSCRIBED = "subscribed", _("subscribed")
-    INBOUND = "inbound", _("inbound")
-    INBOUND_FAILED = "inbound_failed", _("inbound failed")
-    UNKNOWN = "unknown", _("unknown")
-
-
-class RejectReason(models.TextChoices):
-    """Why a message was not delivered, when one applies."""
-
-    INVALID = "invalid", _("invalid address")
-    BOUNCED = "bounced", _("bounced")
-    TIMED_OUT = "timed_out", _("timed out")
-    BLOCKED = "blocked", _("blocked")
-    SPAM = "spam", _("spam")
-    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
-    OTHER = "other", _("other")
 
 
 class WebhookEvent(models.Model):

@@ -1,0 +1,171 @@
+"""The webhook views Postmark posts to: tracking events and inbound mail.
+
+Thin edges around pure parts: :mod:`~postmark_admin.webhook_auth` checks the
+credentials, :mod:`~postmark_admin.events` turns the body into an event,
+:mod:`~postmark_admin.storage` stores it once, :mod:`~postmark_admin.signals` tells
+the site. What Postmark gets back matters, because anything but 200 makes it retry:
+
+* 401 (never 403, which stops Postmark's retries) for missing or wrong credentials;
+* 413 for a body above ``POSTMARK_WEBHOOK_MAX_BODY_SIZE``;
+* 400 with a short reason for a body that is not a Postmark payload for this URL;
+* 200 once the event is stored, or was already stored by an earlier delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .conf import app_settings, effective_config
+from .events import InvalidWebhookPayload, PayloadKind, normalize, parse_body, payload_kind
+from .signals import send_event_signal
+from .storage import store_event
+from .webhook_auth import AuthResult, check_credentials
+
+logger = logging.getLogger("postmark_admin.webhooks")
+
+_CHUNK = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _text_response(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _unauthorized(message: str) -> HttpResponse:
+    response = _text_response(message, 401)
+    response["WWW-Authenticate"] = 'Basic realm="Postmark webhooks", charset="UTF-8"'
+    return response
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "?"
+
+
+def authenticate(request: HttpRequest) -> HttpResponse | None:
+    """None when the request may proceed, else the 401 to answer. Logs refusals, never the password."""
+    credentials = effective_config().webhook_credentials
+    if not credentials:
+        if app_settings.WEBHOOK_ALLOW_UNAUTHENTICATED:
+            return None
+        logger.error(
+            "Refused a Postmark webhook from %s: no webhook credentials are configured "
+            "(postmark_admin.E002). Set them in the admin or POSTMARK_WEBHOOK_AUTHORIZATION.",
+            _client(request),
+        )
+        return _unauthorized(gettext("Webhook credentials are not configured on this site."))
+    result, username = check_credentials(request.META.get("HTTP_AUTHORIZATION"), credentials)
+    if result is AuthResult.ACCEPTED:
+        return None
+    logger.warning(
+        "Refused a Postmark webhook from %s: %s credentials%s.",
+        _client(request),
+        result.value,
+        f" (username {username[:100]!r})" if username is not None else "",
+    )
+    return _unauthorized(gettext("Authentication required."))
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """The request body, refusing (:class:`BodyTooLarge`) before reading more than ``limit`` bytes."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise BodyTooLarge
+    chunks = []
+    size = 0
+    while True:
+        chunk = request.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+    return b"".join(chunks)
+
+
+def _url_of(kind: PayloadKind) -> str:
+    try:
+        return reverse(f"postmark_admin:{kind.value}")
+    except NoReverseMatch:
+        return f"postmark/{kind.value}/"
+
+
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+class WebhookView(View):
+    """Receives one kind of Postmark webhook (see :class:`TrackingWebhookView`, :class:`InboundWebhookView`)."""
+
+    kind: PayloadKind
+    http_method_names = ["post", "head", "options"]
+
+    def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Answered (without credentials, revealing nothing) so that URL checks succeed.
+        return HttpResponse(status=200)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = authenticate(request)
+        if refused is not None:
+            return refused
+        limit = app_settings.WEBHOOK_MAX_BODY_SIZE
+        try:
+            body = read_body(request, limit)
+        except BodyTooLarge:
+            logger.warning(
+                "Refused a Postmark webhook from %s: body above %d bytes.", _client(request), limit
+            )
+            return _text_response(
+                gettext("Body too large: the limit is %(limit)d bytes (POSTMARK_WEBHOOK_MAX_BODY_SIZE).")
+                % {"limit": limit},
+                413,
+            )
+        try:
+            payload = parse_body(body)
+            kind = payload_kind(payload)
+            if kind is None:
+                raise InvalidWebhookPayload(gettext("Not a Postmark webhook payload."))
+            if kind is not self.kind:
+                raise InvalidWebhookPayload(self._wrong_url_message(kind))
+            normalized = normalize(payload, kind)
+        except InvalidWebhookPayload as error:
+            logger.warning("Refused a Postmark webhook from %s: %s", _client(request), error.reason)
+            return _text_response(error.reason, 400)
+        except RecursionError:
+            return _text_response(gettext("Malformed JSON: nested too deeply."), 400)
+        event, created = store_event(normalized)
+        if created:
+            # After the commit: receivers see a stored event, and a rolled-back request signals nothing.
+            transaction.on_commit(partial(send_event_signal, event), using=event._state.db)
+        return HttpResponse(status=200)
+
+    def _wrong_url_message(self, kind: PayloadKind) -> str:
+        if kind is PayloadKind.INBOUND:
+            return gettext("This is an inbound mail: post it to %(url)s instead.") % {"url": _url_of(kind)}
+        return gettext("This is a tracking event: post it to %(url)s instead.") % {"url": _url_of(kind)}
+
+
+class TrackingWebhookView(WebhookView):
+    """Bounce, Delivery, Open, Click, SpamComplaint and SubscriptionChange webhooks."""
+
+    kind = PayloadKind.TRACKING
+
+
+class InboundWebhookView(WebhookView):
+    """Inbound mail webhooks (the inbound stream's webhook URL)."""
+
+    kind = PayloadKind.INBOUND
