@@ -5,7 +5,10 @@ Messages never contain a server token or a webhook password.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 
 class PostmarkError(Exception):
@@ -14,3 +17,89 @@ class PostmarkError(Exception):
 
 class PostmarkConfigurationError(PostmarkError, ImproperlyConfigured):
     """A required value is missing or malformed in every place it could come from."""
+
+
+class PostmarkUnsupportedFeature(PostmarkError, ValueError):
+    """The message uses something Postmark cannot do (``send_at``, several tags...).
+
+    Raised before any HTTP call unless ``ignore_unsupported_features`` is on, in
+    which case the message is sent without the feature.
+    """
+
+    def __init__(self, feature: str, email_message: Any = None) -> None:
+        self.feature = feature
+        self.email_message = email_message
+        super().__init__(
+            _(
+                "Postmark does not support %(feature)s. Remove it from the message, or set "
+                "ignore_unsupported_features to send the message without it."
+            )
+            % {"feature": feature}
+        )
+
+
+class PostmarkInvalidMessage(PostmarkError, ValueError):
+    """The message breaks a rule Postmark enforces (too many recipients, too large...).
+
+    Raised before any HTTP call, so nothing was sent.
+    """
+
+    def __init__(self, reason: str, email_message: Any = None) -> None:
+        self.reason = reason
+        self.email_message = email_message
+        super().__init__(reason)
+
+
+class PostmarkAPIError(PostmarkError):
+    """Postmark refused a request, or the request could not be completed.
+
+    ``status_code`` is the HTTP status (None when no answer came back), ``error_code``
+    and ``message`` are Postmark's ``ErrorCode`` and ``Message``, ``response`` the parsed
+    JSON answer, ``email_message`` the Django message that failed (when sending), and
+    ``errors`` every error of a ``send_messages()`` call (this one first).
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status_code: int | None = None,
+        error_code: int | None = None,
+        message: str | None = None,
+        response: Any = None,
+        email_message: Any = None,
+    ) -> None:
+        self.description = description
+        self.status_code = status_code
+        self.error_code = error_code
+        self.message = message
+        self.response = response
+        self.email_message = email_message
+        self.errors: list[PostmarkError] = [self]
+        super().__init__(description)
+
+    def __str__(self) -> str:
+        parts = [self.description]
+        if self.status_code is not None:
+            parts.append(_("HTTP status %(status)s") % {"status": self.status_code})
+        if self.error_code is not None:
+            parts.append(_("ErrorCode %(code)s") % {"code": self.error_code})
+        if self.message:
+            parts.append(_("Postmark says: %(message)s") % {"message": self.message})
+        return " ".join(str(part).rstrip(".") + "." for part in parts)
+
+
+class PostmarkRecipientsRefused(PostmarkAPIError):
+    """Postmark sent the message to nobody: every recipient is inactive or invalid."""
+
+
+class PostmarkTransportError(PostmarkAPIError):
+    """No usable answer came back (connection refused, timeout, dropped connection).
+
+    ``ambiguous`` is True when the request may have reached Postmark: the message
+    may have been sent, so it is never retried automatically.
+    """
+
+    def __init__(self, description: str, *, ambiguous: bool, **kwargs: Any) -> None:
+        self.ambiguous = ambiguous
+        super().__init__(description, **kwargs)

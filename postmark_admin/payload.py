@@ -1,0 +1,481 @@
+"""Pure mapping: a Django EmailMessage -> Postmark's message JSON, with Postmark's rules checked.
+
+Nothing here does I/O or reads settings: :func:`build_payload` takes the message
+and plain values and returns a :class:`PreparedMessage` (one Postmark message
+object per item, already serialized), so the whole mapping is tested with tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.message
+import json
+import mimetypes
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import getaddresses
+from typing import Any
+
+from django.utils.encoding import force_str
+from django.utils.translation import gettext as _
+
+from .crypto import Secret
+from .exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
+from .message import TrackLinks
+
+#: Postmark's limits (see docs/sending.rst).
+MAX_RECIPIENTS = 50
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+MAX_METADATA_KEY = 20
+MAX_METADATA_VALUE = 80
+MAX_TAG = 1000
+
+ENDPOINT_EMAIL = "email"
+ENDPOINT_TEMPLATE = "template"
+
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+@dataclass(frozen=True)
+class PayloadItem:
+    """One Postmark message object, its JSON, and who it goes to (addr-specs)."""
+
+    data: dict[str, Any]
+    body: bytes
+    to: tuple[str, ...]
+    cc_bcc: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    """What one Django message becomes: usually one item, one per To recipient with merge data."""
+
+    items: tuple[PayloadItem, ...]
+    endpoint: str
+    #: ``esp_extra["server_token"]``: sends this message with another server's token.
+    server_token: Secret | None = None
+    #: Unsupported features left out because ignore_unsupported_features is on.
+    ignored_features: tuple[str, ...] = field(default=())
+
+
+def is_unset(value: Any) -> bool:
+    """None, or django-anymail's ``UNSET`` marker (so an AnymailMessage works here too)."""
+    return value is None or (isinstance(value, type) and value.__name__ == "UNSET")
+
+
+def _attr(message: Any, name: str) -> Any:
+    value = getattr(message, name, None)
+    return None if is_unset(value) else value
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    display_name: str
+    addr_spec: str
+
+    def format(self) -> str:
+        """``Name <local@domain>`` with the name quoted when needed and the domain IDNA-encoded."""
+        local, _sep, domain = self.addr_spec.rpartition("@")
+        addr = f"{local}@{_idna(domain)}"
+        if not self.display_name:
+            return addr
+        name = self.display_name
+        if _SPECIALS.search(name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{addr}>"
+
+
+def _idna(domain: str) -> str:
+    if domain.isascii():
+        return domain
+    return domain.encode("idna").decode("ascii")
+
+
+def parse_addresses(values: Iterable[Any], field_name: str, message: Any = None) -> list[ParsedAddress]:
+    """Parse Django's address strings (``"Name <a@b>"``, or several comma-separated)."""
+    parsed = []
+    for value in values:
+        text = force_str(value)
+        if not text.strip():
+            continue
+        if "\n" in text or "\r" in text:
+            raise PostmarkInvalidMessage(
+                _("Invalid %(field)s address %(address)r: line breaks are not allowed.")
+                % {"field": field_name, "address": text},
+                message,
+            )
+        for name, addr in getaddresses([text]):
+            local, at, domain = addr.rpartition("@")
+            if not at or not local or not domain:
+                raise PostmarkInvalidMessage(
+                    _("Invalid %(field)s address %(address)r.") % {"field": field_name, "address": text},
+                    message,
+                )
+            if not local.isascii():
+                raise PostmarkInvalidMessage(
+                    _("Invalid %(field)s address %(address)r: Postmark accepts only ASCII before the @.")
+                    % {"field": field_name, "address": text},
+                    message,
+                )
+            parsed.append(ParsedAddress(name, addr))
+    return parsed
+
+
+def _join(addresses: list[ParsedAddress]) -> str:
+    return ", ".join(address.format() for address in addresses)
+
+
+# -- attachments ---------------------------------------------------------------------------
+
+
+def _attachment(attachment: Any, encoding: str) -> dict[str, Any]:
+    if isinstance(attachment, email.message.Message):
+        # MIMEBase (Django 5.2) and MIMEPart (Django 6): their headers say everything.
+        content_type = attachment.get_content_type()
+        if attachment.is_multipart():
+            inner = attachment.get_payload()
+            content = inner[0].as_bytes() if content_type.startswith("message/") else attachment.as_bytes()
+        else:
+            content = attachment.get_payload(decode=True) or b""
+        filename = attachment.get_filename() or ""
+        content_id = attachment.get("Content-ID")
+        data: dict[str, Any] = {
+            "Name": filename,
+            "Content": base64.b64encode(content).decode("ascii"),
+            "ContentType": content_type,
+        }
+        if content_id:
+            cid = str(content_id).strip().strip("<>")
+            data["ContentID"] = f"cid:{cid}"
+            if not filename:
+                data["Name"] = cid
+        return data
+    filename, content, mimetype = attachment
+    mimetype = mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
+    if isinstance(content, str):
+        raw = content.encode(encoding)
+    elif hasattr(content, "message") and callable(content.message):
+        # A Django EmailMessage attached as message/rfc822.
+        raw = content.message().as_bytes()
+    elif isinstance(content, email.message.Message):
+        raw = content.as_bytes()
+    else:
+        raw = bytes(content)
+    return {
+        "Name": filename or "",
+        "Content": base64.b64encode(raw).decode("ascii"),
+        "ContentType": mimetype,
+    }
+
+
+# -- the mapping ---------------------------------------------------------------------------
+
+
+class _Unsupported:
+    """Collects unsupported features: raise at once, or remember them when ignoring."""
+
+    def __init__(self, ignore: bool, message: Any) -> None:
+        self.ignore = ignore
+        self.message = message
+        self.ignored: list[str] = []
+
+    def __call__(self, feature: str) -> None:
+        if not self.ignore:
+            raise PostmarkUnsupportedFeature(feature, self.message)
+        self.ignored.append(feature)
+
+
+def _track_links(value: Any, message: Any) -> str:
+    if isinstance(value, bool):
+        return TrackLinks.HTML_AND_TEXT.value if value else TrackLinks.NONE.value
+    try:
+        return TrackLinks(str(value)).value
+    except ValueError:
+        raise PostmarkInvalidMessage(
+            _("track_clicks must be True, False or one of %(values)s, not %(value)r.")
+            % {"values": ", ".join(item.value for item in TrackLinks), "value": value},
+            message,
+        ) from None
+
+
+def _bodies(message: Any, data: dict[str, Any], unsupported: _Unsupported) -> None:
+    body = force_str(message.body or "")
+    if getattr(message, "content_subtype", "plain") == "html":
+        data["HtmlBody"] = body
+    else:
+        data["TextBody"] = body
+    for alternative in getattr(message, "alternatives", None) or ():
+        content, mimetype = alternative[0], alternative[1]
+        if isinstance(content, bytes):
+            content = content.decode(message.encoding or "utf-8")
+        mimetype = (mimetype or "").lower()
+        if mimetype == "text/html":
+            if "HtmlBody" in data:
+                unsupported(_("several HTML parts"))
+                continue
+            data["HtmlBody"] = force_str(content)
+        elif mimetype == "text/plain":
+            if data.get("TextBody"):
+                unsupported(_("several plain-text parts"))
+                continue
+            data["TextBody"] = force_str(content)
+        else:
+            unsupported(_("an alternative part of type %(mimetype)s") % {"mimetype": mimetype})
+
+
+def _headers(message: Any, data: dict[str, Any], to: list[ParsedAddress], cc: list[ParsedAddress]) -> None:
+    headers = []
+    for name, value in (message.extra_headers or {}).items():
+        lowered = name.lower()
+        text = force_str(value)
+        if lowered == "reply-to":
+            # Postmark's ReplyTo field, not a raw header.
+            data["ReplyTo"] = _join(parse_addresses([text], "Reply-To", message))
+        elif lowered == "from":
+            data["From"] = _join(parse_addresses([text], "From", message))
+        elif lowered in ("to", "cc"):
+            shown = {address.addr_spec.lower() for address in parse_addresses([text], name, message)}
+            actual = {address.addr_spec.lower() for address in (to if lowered == "to" else cc)}
+            if shown != actual:
+                raise PostmarkUnsupportedFeature(
+                    _("a %(header)s header that differs from the message's recipients") % {"header": name},
+                    message,
+                )
+        elif lowered == "bcc":
+            raise PostmarkInvalidMessage(_("Bcc is not a valid header: use the message's bcc list."), message)
+        else:
+            headers.append({"Name": name, "Value": text})
+    if headers:
+        data["Headers"] = headers
+
+
+def build_payload(
+    message: Any,
+    *,
+    message_stream: str | None = None,
+    ignore_unsupported_features: bool = False,
+    from_email: str | None = None,
+) -> PreparedMessage:
+    """Map ``message`` to Postmark JSON and check it against Postmark's rules.
+
+    ``message_stream`` is the configured default (the message's own wins);
+    ``from_email`` replaces ``message.from_email`` (a From header still wins).
+    Raises :class:`PostmarkUnsupportedFeature` and :class:`PostmarkInvalidMessage`.
+    """
+    unsupported = _Unsupported(ignore_unsupported_features, message)
+    encoding = getattr(message, "encoding", None) or "utf-8"
+    data: dict[str, Any] = {}
+
+    data["From"] = _join(parse_addresses([from_email or message.from_email], "From", message))
+    to = parse_addresses(message.to, "To", message)
+    cc = parse_addresses(message.cc, "Cc", message)
+    bcc = parse_addresses(message.bcc, "Bcc", message)
+    if to:
+        data["To"] = _join(to)
+    if cc:
+        data["Cc"] = _join(cc)
+    if bcc:
+        data["Bcc"] = _join(bcc)
+    data["Subject"] = force_str(message.subject or "")
+    reply_to = parse_addresses(message.reply_to or (), "Reply-To", message)
+    if reply_to:
+        data["ReplyTo"] = _join(reply_to)
+    _headers(message, data, to, cc)
+    _bodies(message, data, unsupported)
+
+    attachments = [_attachment(attachment, encoding) for attachment in message.attachments or ()]
+    if attachments:
+        data["Attachments"] = attachments
+
+    tags = _attr(message, "tags")
+    if tags:
+        tags = [tags] if isinstance(tags, str) else list(tags)
+        if len(tags) > 1:
+            unsupported(_("more than one tag (%(tags)s)") % {"tags": ", ".join(map(str, tags))})
+        data["Tag"] = force_str(tags[0])
+    metadata = _attr(message, "metadata")
+    if metadata:
+        data["Metadata"] = dict(metadata)
+    track_opens = _attr(message, "track_opens")
+    if track_opens is not None:
+        data["TrackOpens"] = bool(track_opens)
+    track_clicks = _attr(message, "track_clicks")
+    if track_clicks is not None:
+        data["TrackLinks"] = _track_links(track_clicks, message)
+    data["MessageStream"] = _attr(message, "message_stream") or message_stream or "outbound"
+
+    if _attr(message, "send_at") is not None:
+        unsupported(_("scheduled sending (send_at)"))
+    if _attr(message, "envelope_sender") is not None:
+        unsupported(_("a custom envelope sender (envelope_sender)"))
+
+    template_id = _attr(message, "template_id")
+    merge_global_data = _attr(message, "merge_global_data")
+    merge_data = _attr(message, "merge_data")
+    merge_metadata = _attr(message, "merge_metadata")
+    merge_headers = _attr(message, "merge_headers")
+    inline_css = _attr(message, "inline_css")
+    templated = template_id is not None and template_id != ""
+    if templated:
+        if isinstance(template_id, int) or str(template_id).isdigit():
+            data["TemplateId"] = int(template_id)
+        else:
+            data["TemplateAlias"] = str(template_id)
+        data["TemplateModel"] = dict(merge_global_data or {})
+        if inline_css is not None:
+            data["InlineCss"] = bool(inline_css)
+        # Django fills these with "" by default; Postmark refuses them with a template.
+        for name in ("Subject", "TextBody", "HtmlBody"):
+            if name in data and not data[name]:
+                del data[name]
+        present = [name for name in ("Subject", "TextBody", "HtmlBody") if name in data]
+        if present:
+            raise PostmarkInvalidMessage(
+                _("A template message must not have its own %(fields)s (Postmark ErrorCode 1123).")
+                % {"fields": ", ".join(present)},
+                message,
+            )
+    else:
+        if merge_global_data is not None:
+            unsupported(_("merge_global_data without a template_id"))
+        if merge_data is not None:
+            unsupported(_("merge_data without a template_id"))
+            merge_data = None
+        if inline_css is not None:
+            unsupported(_("inline_css without a template_id"))
+
+    esp_extra = dict(_attr(message, "esp_extra") or {})
+    token = esp_extra.pop("server_token", None)
+    server_token = Secret(str(token)) if token else None
+
+    split = merge_data is not None or merge_metadata is not None or merge_headers is not None
+    if split:
+        per_recipient = [
+            _for_recipient(data, address, merge_data, merge_metadata, merge_headers) for address in to
+        ]
+        items = [
+            _item({**item_data, **esp_extra}, (address.addr_spec,), cc + bcc, message)
+            for item_data, address in zip(per_recipient, to, strict=True)
+        ]
+        if not to:
+            items = [_item({**data, **esp_extra}, (), cc + bcc, message)]
+    else:
+        items = [_item({**data, **esp_extra}, tuple(a.addr_spec for a in to), cc + bcc, message)]
+    return PreparedMessage(
+        items=tuple(items),
+        endpoint=ENDPOINT_TEMPLATE if templated else ENDPOINT_EMAIL,
+        server_token=server_token,
+        ignored_features=tuple(unsupported.ignored),
+    )
+
+
+def _for_recipient(
+    data: dict[str, Any],
+    address: ParsedAddress,
+    merge_data: Mapping[str, Any] | None,
+    merge_metadata: Mapping[str, Any] | None,
+    merge_headers: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """One To recipient's copy: its own To, and its merge values over the shared ones."""
+    item = dict(data)
+    item["To"] = address.format()
+    key = address.addr_spec
+    if merge_data and key in merge_data:
+        item["TemplateModel"] = {**item.get("TemplateModel", {}), **merge_data[key]}
+    if merge_metadata and key in merge_metadata:
+        item["Metadata"] = {**item.get("Metadata", {}), **merge_metadata[key]}
+    if merge_headers and key in merge_headers:
+        headers = {header["Name"].lower(): header for header in item.get("Headers", [])}
+        for name, value in merge_headers[key].items():
+            headers[name.lower()] = {"Name": name, "Value": force_str(value)}
+        item["Headers"] = list(headers.values())
+    return item
+
+
+def _item(
+    data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: Any
+) -> PayloadItem:
+    validate(data, message, recipients=len(to) + len(others))
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise PostmarkInvalidMessage(
+            _("The message is %(size)s bytes once encoded; Postmark accepts at most %(limit)s (10 MB).")
+            % {"size": len(body), "limit": MAX_MESSAGE_BYTES},
+            message,
+        )
+    return PayloadItem(data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others))
+
+
+def count_recipients(data: Mapping[str, Any]) -> int:
+    return sum(len(getaddresses([data[name]])) for name in ("To", "Cc", "Bcc") if data.get(name))
+
+
+def validate(data: Mapping[str, Any], message: Any = None, recipients: int | None = None) -> None:
+    """Refuse what Postmark would refuse anyway, before any HTTP call."""
+    if recipients is None:
+        recipients = count_recipients(data)
+    if recipients == 0:
+        raise PostmarkInvalidMessage(_("The message has no recipients (To, Cc or Bcc)."), message)
+    if recipients > MAX_RECIPIENTS:
+        raise PostmarkInvalidMessage(
+            _(
+                "The message has %(count)s recipients; Postmark accepts at most %(limit)s (To, Cc and Bcc together)."
+            )
+            % {"count": recipients, "limit": MAX_RECIPIENTS},
+            message,
+        )
+    tag = data.get("Tag")
+    if isinstance(tag, str) and len(tag) > MAX_TAG:
+        raise PostmarkInvalidMessage(
+            _("The tag is %(length)s characters long; Postmark accepts at most %(limit)s.")
+            % {"length": len(tag), "limit": MAX_TAG},
+            message,
+        )
+    metadata = data.get("Metadata")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise PostmarkInvalidMessage(_("metadata must be a dict of strings."), message)
+        seen: set[str] = set()
+        for key, value in metadata.items():
+            key = str(key)
+            if len(key) > MAX_METADATA_KEY:
+                raise PostmarkInvalidMessage(
+                    _("The metadata key %(key)r is longer than %(limit)s characters.")
+                    % {"key": key, "limit": MAX_METADATA_KEY},
+                    message,
+                )
+            if value is not None and len(str(value)) > MAX_METADATA_VALUE:
+                raise PostmarkInvalidMessage(
+                    _("The metadata value of %(key)r is longer than %(limit)s characters.")
+                    % {"key": key, "limit": MAX_METADATA_VALUE},
+                    message,
+                )
+            if key.lower() in seen:
+                raise PostmarkInvalidMessage(
+                    _("The metadata keys contain %(key)r twice (Postmark ignores case).") % {"key": key},
+                    message,
+                )
+            seen.add(key.lower())
+
+
+__all__ = [
+    "ENDPOINT_EMAIL",
+    "ENDPOINT_TEMPLATE",
+    "MAX_MESSAGE_BYTES",
+    "MAX_RECIPIENTS",
+    "ParsedAddress",
+    "PayloadItem",
+    "PreparedMessage",
+    "build_payload",
+    "is_unset",
+    "parse_addresses",
+    "validate",
+]
