@@ -433,5 +433,25 @@ class AppSettings:
         value = getattr(settings, "POSTMARK_EVENT_RETENTION_DAYS", None)
         return None if value in (None, "") else int(value)
 
+    @property
+    def MAX_RETRIES(self) -> int:
+        """Retries of a request that certainly sent nothing (429, 503, connect errors) (``POSTMARK_MAX_RETRIES``)."""
+        return int(getattr(settings, "POSTMARK_MAX_RETRIES", 3))
+
+    @property
+    def RETRY_BACKOFF(self) -> float:
+        """Base delay in seconds of the exponential, jittered backoff (``POSTMARK_RETRY_BACKOFF``)."""
+        return float(getattr(settings, "POSTMARK_RETRY_BACKOFF", 0.5))
+
+    @property
+    def RETRY_MAX_DELAY(self) -> float:
+        """Longest wait between two attempts, in seconds (``POSTMARK_RETRY_MAX_DELAY``)."""
+        return float(getattr(settings, "POSTMARK_RETRY_MAX_DELAY", 10.0))
+
+    @property
+    def MAX_CONCURRENT_REQUESTS(self) -> int:
+        """Batch calls one ``send_messages()`` may have in flight at once (``POSTMARK_MAX_CONCURRENT_REQUESTS``)."""
+        return max(int(getattr(settings, "POSTMARK_MAX_CONCURRENT_REQUESTS", 4)), 1)
+
 
 app_settings = AppSettings()

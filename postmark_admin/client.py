@@ -1,0 +1,288 @@
+"""Postmark's HTTP API: one pooled session per process, timeouts, safe retries, error parsing.
+
+Retries (``POSTMARK_MAX_RETRIES``, ``POSTMARK_RETRY_BACKOFF``) cover only what
+cannot have sent anything: HTTP 429 and 503, and connection failures before the
+request went out. A read timeout, a 500 or a connection dropped after sending
+may hide an accepted message, so they are raised at once (never a duplicate).
+
+The server token travels only in the ``X-Postmark-Server-Token`` header: it is
+never logged and never part of an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+
+import requests
+from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from .conf import EffectiveConfig, app_settings, effective_config
+from .crypto import Secret
+from .exceptions import PostmarkAPIError, PostmarkTransportError
+
+logger = logging.getLogger("postmark_admin.client")
+
+#: Answers worth retrying: nothing was sent.
+RETRY_STATUSES = frozenset({429, 503})
+
+_USER_AGENT = "django-postmark-admin"
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> requests.Session:
+    """The process's session, created on first use; every client and backend shares its pool."""
+    global _session
+    session = _session
+    if session is None:
+        with _session_lock:
+            if _session is None:
+                _session = _new_session()
+            session = _session
+    return session
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Postmark sets no cookies; refusing them keeps the shared session free of
+    # per-request state, so threads can share it safely.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    size = max(app_settings.MAX_CONCURRENT_REQUESTS, 1) * 2
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
+    return session
+
+
+def reset_session() -> None:
+    """Close the pooled connections; the next request opens new ones (after fork, in tests)."""
+    global _session
+    with _session_lock:
+        session, _session = _session, None
+    if session is not None:
+        session.close()
+
+
+if hasattr(os, "register_at_fork"):
+    # A child must not share its parent's sockets.
+    os.register_at_fork(after_in_child=lambda: globals().update(_session=None))
+
+
+def _before_send(error: requests.RequestException) -> bool:
+    """Whether the request certainly never left: only then is a retry safe."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.SSLError):
+        return False
+    if isinstance(error, requests.exceptions.ConnectionError):
+        reason = error.args[0] if error.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
+def retry_delay(attempt: int, backoff: float, cap: float) -> float:
+    """Exponential backoff with full jitter: a random delay in [0, backoff * 2**attempt], capped."""
+    return random.uniform(0, min(cap, backoff * (2**attempt)))
+
+
+def error_from_answer(status: int, answer: Any, *, email_message: Any = None) -> PostmarkAPIError:
+    """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
+    error_code = answer.get("ErrorCode") if isinstance(answer, Mapping) else None
+    message = answer.get("Message") if isinstance(answer, Mapping) else None
+    descriptions = {
+        401: _("Postmark refused the server token: check it in the Postmark settings."),
+        404: _("Postmark does not know this API endpoint: check the API URL."),
+        413: _("The request is too large for Postmark."),
+        415: _("Postmark refused the request's content type."),
+        422: _("Postmark refused the request."),
+        429: _("Postmark is rate limiting this server; try again later."),
+        500: _("Postmark had an internal error; the message may or may not have been sent."),
+        503: _("Postmark is unavailable (maintenance); try again later."),
+    }
+    description = descriptions.get(status, _("Postmark answered with an unexpected HTTP status."))
+    return PostmarkAPIError(
+        description,
+        status_code=status,
+        error_code=error_code if isinstance(error_code, int) else None,
+        message=str(message) if message is not None else None,
+        response=answer,
+        email_message=email_message,
+    )
+
+
+class PostmarkClient:
+    """Postmark's server API with the effective configuration (``config``, or ``effective_config(**arguments)``).
+
+    Every method returns the parsed JSON answer or raises :class:`PostmarkAPIError`.
+    """
+
+    def __init__(self, config: EffectiveConfig | None = None, **arguments: Any) -> None:
+        self.config = config if config is not None else effective_config(**arguments)
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def __repr__(self) -> str:
+        return f"PostmarkClient(api_url={self.config.api_url!r})"
+
+    # -- the transport ---------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        server_token: Secret | str | None = None,
+        raise_for_status: bool = True,
+    ) -> tuple[int, Any]:
+        """Send one request (retried only when safe); returns ``(HTTP status, parsed JSON)``.
+
+        ``data`` is an already serialized JSON body. With ``raise_for_status=False`` a
+        422 answer is returned rather than raised (batch sending maps it to a message).
+        """
+        token = server_token if server_token is not None else self.config.require_server_token()
+        token = token.reveal() if isinstance(token, Secret) else token
+        headers = {"X-Postmark-Server-Token": token}
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        url = self.config.api_url + path.lstrip("/")
+        max_retries = max(app_settings.MAX_RETRIES, 0)
+        backoff = app_settings.RETRY_BACKOFF
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = get_session().request(
+                    method, url, data=data, params=params, headers=headers, timeout=self.config.timeout
+                )
+            except requests.RequestException as error:
+                safe = _before_send(error)
+                if safe and attempt < max_retries:
+                    self._wait(attempt, backoff, method, path, type(error).__name__)
+                    attempt += 1
+                    continue
+                logger.warning("Postmark %s %s failed: %s", method, path, type(error).__name__)
+                raise self._transport_error(error, ambiguous=not safe) from None
+            status = response.status_code
+            logger.debug(
+                "Postmark %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1000
+            )
+            if status in RETRY_STATUSES and attempt < max_retries:
+                self._wait(attempt, backoff, method, path, str(status))
+                attempt += 1
+                continue
+            answer = _parse(response)
+            if 200 <= status < 300 or (status == 422 and not raise_for_status):
+                return status, answer
+            raise error_from_answer(status, answer)
+
+    def _wait(self, attempt: int, backoff: float, method: str, path: str, why: str) -> None:
+        delay = retry_delay(attempt, backoff, app_settings.RETRY_MAX_DELAY)
+        logger.info("Postmark %s %s: %s, retrying in %.2f s", method, path, why, delay)
+        if delay > 0:
+            self.sleep(delay)
+
+    def _transport_error(
+        self, error: requests.RequestException, *, ambiguous: bool
+    ) -> PostmarkTransportError:
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            description = _("Connecting to Postmark timed out; nothing was sent.")
+        elif isinstance(error, requests.exceptions.Timeout):
+            description = _(
+                "Postmark did not answer within the timeout; the message may or may not have been sent."
+            )
+        elif isinstance(error, requests.exceptions.SSLError):
+            description = _(
+                "The TLS connection to Postmark failed (certificate or protocol); nothing was sent."
+            )
+        elif not ambiguous:
+            description = _("Could not connect to Postmark at %(url)s; nothing was sent.") % {
+                "url": self.config.api_url
+            }
+        else:
+            description = _("The connection to Postmark broke; the message may or may not have been sent.")
+        # The original exception text is left out: it can hold the request (and its headers).
+        return PostmarkTransportError(description, ambiguous=ambiguous)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.request(method, path, **kwargs)[1]
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, payload: Mapping[str, Any]) -> Any:
+        """``POST /email``: one message object."""
+        return self._call("POST", "email", json_body=payload)
+
+    def send_batch(self, payloads: Iterable[Mapping[str, Any]]) -> Any:
+        """``POST /email/batch``: at most 500 message objects; answers one result per message."""
+        return self._call("POST", "email/batch", json_body=list(payloads))
+
+    def send_with_template(self, payload: Mapping[str, Any]) -> Any:
+        """``POST /email/withTemplate``."""
+        return self._call("POST", "email/withTemplate", json_body=payload)
+
+    def send_batch_with_templates(self, payloads: Iterable[Mapping[str, Any]]) -> Any:
+        """``POST /email/batchWithTemplates`` (``{"Messages": [...]}``)."""
+        return self._call("POST", "email/batchWithTemplates", json_body={"Messages": list(payloads)})
+
+    # -- the server ------------------------------------------------------------------------
+
+    def get_server(self) -> Any:
+        """``GET /server``; the answer's ``ApiTokens`` holds the token: never display it."""
+        return self._call("GET", "server")
+
+    def get_delivery_stats(self) -> Any:
+        return self._call("GET", "deliverystats")
+
+    def list_webhooks(self, message_stream: str | None = None) -> Any:
+        params = {"MessageStream": message_stream} if message_stream else None
+        return self._call("GET", "webhooks", params=params)
+
+    def create_webhook(self, webhook: Mapping[str, Any]) -> Any:
+        return self._call("POST", "webhooks", json_body=dict(webhook))
+
+    def update_webhook(self, webhook_id: int, webhook: Mapping[str, Any]) -> Any:
+        return self._call("PUT", f"webhooks/{int(webhook_id)}", json_body=dict(webhook))
+
+    def delete_webhook(self, webhook_id: int) -> Any:
+        return self._call("DELETE", f"webhooks/{int(webhook_id)}")
+
+    def list_message_streams(self) -> Any:
+        return self._call("GET", "message-streams")
+
+    def get_bounces(self, **filters: Any) -> Any:
+        """``GET /bounces``; filters as Postmark names them (count, offset, type, inactive, emailFilter...)."""
+        params = {"count": 50, "offset": 0}
+        params.update({name: _query_value(value) for name, value in filters.items() if value is not None})
+        return self._call("GET", "bounces", params=params)
+
+    def activate_bounce(self, bounce_id: int) -> Any:
+        return self._call("PUT", f"bounces/{int(bounce_id)}/activate")
+
+
+def _query_value(value: Any) -> Any:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def _parse(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return {"Message": response.text[:500]}
