@@ -22,3 +22,48 @@ def clean_postmark_env(monkeypatch):
         if name.startswith(("POSTMARK_", "ANYMAIL_")):
             monkeypatch.delenv(name)
     return monkeypatch
+
+
+# -- admin tests ------------------------------------------------------------------------------------
+
+#: Secrets the admin tests store; no rendered page and no database column may contain them.
+ADMIN_TEST_TOKEN = "server-token-4b1d0c9e-77aa-4e2f-9c3b-5d6e7f80a1b2"
+ADMIN_TEST_WEBHOOK_PASSWORD = "hook-password-Zq8Xv2Lm9Np4Rt6"
+
+
+@pytest.fixture
+def staff_factory(db, django_user_model):
+    """``staff_factory("username", "app.codename", ...)``: a staff user holding exactly those permissions."""
+    from django.contrib.auth.models import Permission
+
+    def make(username: str, *perms: str, superuser: bool = False):
+        user = django_user_model.objects.create_user(
+            username, email=f"{username}@example.com", password="pw", is_staff=True, is_superuser=superuser
+        )
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def assert_no_secrets():
+    """A checker: the admin test secrets appear neither in ``html`` nor in the settings table's columns."""
+    from django.db import connection
+
+    def check(html: str | bytes = "") -> None:
+        text = html.decode() if isinstance(html, bytes) else html
+        for secret in (ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD):
+            assert secret not in text
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT server_token, webhook_password FROM postmark_admin_postmarksettings")
+            for row in cursor.fetchall():
+                for column in row:
+                    for secret in (ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD):
+                        assert secret not in (column or "")
+
+    return check

@@ -1,0 +1,83 @@
+"""The "Send a Postmark test email to the selected users" action on the users changelist.
+
+The action is added to whatever ModelAdmin is registered for the user model, so a site's
+own UserAdmin keeps working: :func:`install_user_action` runs when ``postmark_admin.admin``
+is imported by the admin's autodiscovery. A site that registers its UserAdmin later (in an
+app listed after ``postmark_admin``) calls it again from its ``AppConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from . import admin_actions
+from .admin_settings import has_api_permission
+
+
+@admin.action(
+    description=_("Send a Postmark test email to the selected users"), permissions=["use_postmark_api"]
+)
+def send_test_email_to_users(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Send the settings page's test email to each selected user that has an address."""
+    if not has_api_permission(request):
+        # The action is hidden without the permission; a forged POST still gets nothing.
+        modeladmin.message_user(request, gettext("You may not send test emails."), messages.ERROR)
+        return
+    email_field = get_user_model().get_email_field_name()
+    sent = 0
+    skipped = 0
+    for user in queryset:
+        address = getattr(user, email_field, "") or ""
+        if not address:
+            skipped += 1
+            continue
+        outcome = admin_actions.send_test_email(address, gettext("Postmark test email"))
+        if outcome.ok:
+            sent += 1
+        else:
+            modeladmin.message_user(request, outcome.message, messages.ERROR)
+    if sent:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "Sent a Postmark test email to %(count)d user.",
+                "Sent a Postmark test email to %(count)d users.",
+                sent,
+            )
+            % {"count": sent},
+            messages.SUCCESS,
+        )
+    if skipped:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d user has no email address.", "%(count)d users have no email address.", skipped
+            )
+            % {"count": skipped},
+            messages.WARNING,
+        )
+
+
+def install_user_action(site: admin.AdminSite | None = None) -> bool:
+    """Add the action to the ModelAdmin registered for the user model on ``site``; idempotent.
+
+    Returns whether a ModelAdmin was found. The ModelAdmin instance (not its class) is changed,
+    so other admin sites and the class itself are left alone.
+    """
+    site = site or admin.site
+    model_admin: Any = site._registry.get(get_user_model())
+    if model_admin is None:
+        return False
+    current = list(model_admin.actions or ())
+    if send_test_email_to_users not in current:
+        model_admin.actions = [*current, send_test_email_to_users]
+    # Django looks the action's permission up as a method of the ModelAdmin.
+    model_admin.has_use_postmark_api_permission = has_api_permission
+    return True

@@ -1,0 +1,246 @@
+"""The settings page: editing, write-only secrets, the effective configuration, webhook URLs, permissions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import override_settings
+from django.urls import path, reverse
+from django.utils import timezone
+
+from postmark_admin.crypto import encrypt
+from postmark_admin.models import PostmarkSettings, WebhookEvent
+
+from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+
+SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
+ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]
+
+pytestmark = pytest.mark.usefixtures("clean_postmark_env")
+
+
+def form_data(**changes):
+    data = {
+        "server_token": "",
+        "api_url": "",
+        "message_stream": "",
+        "default_from_email": "",
+        "timeout": "",
+        "webhook_username": "",
+        "webhook_password": "",
+        "ignore_unsupported_features": "",
+        "_save": "Save",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def superuser_client(client, staff_factory):
+    client.force_login(staff_factory("root", superuser=True))
+    return client
+
+
+def get_page(client):
+    response = client.get(reverse(SETTINGS_URL))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_every_field_is_editable_and_secrets_are_stored_encrypted(superuser_client, assert_no_secrets):
+    response = superuser_client.post(
+        reverse(SETTINGS_URL),
+        form_data(
+            server_token=ADMIN_TEST_TOKEN,
+            api_url="http://127.0.0.1:9/",
+            message_stream="broadcasts",
+            default_from_email="sender@example.com",
+            timeout="12.5",
+            webhook_username="hook",
+            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
+            ignore_unsupported_features="True",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = PostmarkSettings.get_solo()
+    assert row.server_token.reveal() == ADMIN_TEST_TOKEN
+    assert row.webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+    assert (row.api_url, row.message_stream, row.default_from_email, row.timeout) == (
+        "http://127.0.0.1:9/",
+        "broadcasts",
+        "sender@example.com",
+        12.5,
+    )
+    assert (row.webhook_username, row.ignore_unsupported_features) == ("hook", True)
+    html = get_page(superuser_client)
+    assert_no_secrets(html)
+    # The panel shows at most the last four characters, and where each value came from.
+    assert "********" + ADMIN_TEST_TOKEN[-4:] in html
+    assert "database PostmarkSettings.server_token" in html
+    assert "hook / ********" + ADMIN_TEST_WEBHOOK_PASSWORD[-4:] in html
+    assert "A value is stored here. Leave blank to keep it." in html
+
+
+def test_blank_keeps_and_the_box_clears(superuser_client, assert_no_secrets):
+    PostmarkSettings.objects.create(
+        server_token=ADMIN_TEST_TOKEN, webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD
+    )
+    superuser_client.post(reverse(SETTINGS_URL), form_data(message_stream="kept"))
+    row = PostmarkSettings.get_solo()
+    assert row.server_token.reveal() == ADMIN_TEST_TOKEN
+    assert row.message_stream == "kept"
+    assert_no_secrets(get_page(superuser_client))
+
+    superuser_client.post(reverse(SETTINGS_URL), form_data(server_token_clear="on"))
+    row = PostmarkSettings.get_solo()
+    assert not row.server_token
+    assert row.webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+    html = get_page(superuser_client)
+    assert_no_secrets(html)
+    assert "Not set here" in html
+
+
+def test_a_form_error_does_not_echo_the_typed_secret(superuser_client, assert_no_secrets):
+    response = superuser_client.post(
+        reverse(SETTINGS_URL), form_data(server_token=ADMIN_TEST_TOKEN, message_stream="not a stream!")
+    )
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert_no_secrets(response.content)
+
+
+@override_settings(POSTMARK_SERVER_TOKEN=ADMIN_TEST_TOKEN)
+def test_secret_from_settings_py_is_named_with_its_origin(superuser_client, assert_no_secrets):
+    html = get_page(superuser_client)
+    assert_no_secrets(html)
+    assert "The effective value comes from settings.py (settings.POSTMARK_SERVER_TOKEN)." in html
+    assert "********" + ADMIN_TEST_TOKEN[-4:] in html
+
+
+def test_secret_from_the_environment(superuser_client, clean_postmark_env, assert_no_secrets):
+    clean_postmark_env.setenv("POSTMARK_SERVER_TOKEN", ADMIN_TEST_TOKEN)
+    html = get_page(superuser_client)
+    assert_no_secrets(html)
+    assert "The effective value comes from environment (environment POSTMARK_SERVER_TOKEN)." in html
+
+
+def test_effective_configuration_panel_lists_every_field_with_its_source(superuser_client):
+    html = get_page(superuser_client)
+    for label in (
+        "Server API token",
+        "API URL",
+        "Default message stream",
+        "From address of test emails",
+        "Webhook credentials",
+        "Ignore unsupported features",
+        "Request timeout",
+    ):
+        assert label in html
+    assert "https://api.postmarkapp.com/" in html
+    assert "settings.DEFAULT_FROM_EMAIL" in html
+    assert "No value is set anywhere." in html
+
+
+def test_undecryptable_secret_shows_an_admin_error(superuser_client, assert_no_secrets):
+    PostmarkSettings.objects.create()
+    with override_settings(SECRET_KEY="another-secret-key-that-is-long-enough-0123456789"):
+        stored = encrypt(ADMIN_TEST_TOKEN)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE postmark_admin_postmarksettings SET server_token = %s", [stored])
+    response = superuser_client.get(reverse(SETTINGS_URL))
+    html = response.content.decode()
+    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
+    assert errors and "cannot be decrypted" in errors[0] and "server API token" in errors[0]
+    assert "cannot be decrypted with the current SECRET_KEY: enter it again" in html
+    assert_no_secrets(html)
+
+
+def test_webhook_urls_are_absolute_and_show_the_username_only(superuser_client, assert_no_secrets):
+    PostmarkSettings.objects.create(webhook_username="hookuser", webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD)
+    html = get_page(superuser_client)
+    assert 'value="http://testserver/postmark/tracking/"' in html
+    assert 'value="http://testserver/postmark/inbound/"' in html
+    assert "username <code>hookuser</code>" in html
+    assert_no_secrets(html)
+
+
+#: This module doubles as a URLconf without postmark_admin.urls.
+urlpatterns = [path("admin/", admin.site.urls)]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_without_webhook_urls_the_page_says_how_to_add_them(superuser_client):
+    assert 'include("postmark_admin.urls")' in get_page(superuser_client)
+
+
+def test_summary_counts_events_of_the_last_24_hours_by_type(superuser_client):
+    now = timezone.now()
+    for index, (event_type, age) in enumerate(
+        [("delivered", 1), ("delivered", 2), ("bounced", 3), ("opened", 30), ("delivered", 25)]
+    ):
+        WebhookEvent.objects.create(
+            dedupe_key=f"k{index}", event_type=event_type, received_at=now - timedelta(hours=age)
+        )
+    html = get_page(superuser_client)
+    summary = html.split('id="postmark-recent-events"')[1].split("</div>")[0]
+    assert '<span class="postmark-event postmark-event-delivered">delivered</span> 2' in summary
+    assert '<span class="postmark-event postmark-event-bounced">bounced</span> 1' in summary
+    assert "opened" not in summary
+
+
+# -- permissions ----------------------------------------------------------------------------------
+
+VIEW = "postmark_admin.view_postmarksettings"
+CHANGE = "postmark_admin.change_postmarksettings"
+API = "postmark_admin.use_postmark_api"
+
+
+@pytest.mark.parametrize(
+    ("perms", "page_status", "can_save", "sees_buttons", "action_status"),
+    [
+        ((), 403, False, False, 403),
+        ((API,), 403, False, False, 403),
+        ((VIEW,), 200, False, False, 403),
+        ((CHANGE,), 200, True, False, 403),
+        ((VIEW, API), 200, False, True, 302),
+        ((CHANGE, API), 200, True, True, 302),
+    ],
+)
+def test_permissions_matrix(client, staff_factory, perms, page_status, can_save, sees_buttons, action_status):
+    PostmarkSettings.objects.create()
+    client.force_login(staff_factory("someone", *perms))
+    response = client.get(reverse(SETTINGS_URL))
+    assert response.status_code == page_status
+    if page_status == 200:
+        html = response.content.decode()
+        assert ('name="_save"' in html) is can_save
+        assert ('id="postmark-actions"' in html) is sees_buttons
+        assert ("Send test email" in html) is sees_buttons
+    response = client.post(reverse(SETTINGS_URL), form_data(message_stream="changed"))
+    assert PostmarkSettings.get_solo().message_stream == ("changed" if can_save else "")
+    for action in ACTIONS:
+        url = reverse(f"admin:postmark_admin_postmarksettings_{action}")
+        # A form error is enough to tell "allowed" (302 and a message) from "refused" (403).
+        response = client.post(url, {"recipient": "not an address", "message_stream": "bad stream!"})
+        assert response.status_code == action_status, action
+
+
+def test_actions_need_post_and_csrf(superuser_client, staff_factory):
+    from django.test import Client
+
+    url = reverse("admin:postmark_admin_postmarksettings_verify_token")
+    assert superuser_client.get(url).status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(staff_factory("strict", superuser=True))
+    assert strict.post(url).status_code == 403
+
+
+def test_anonymous_is_sent_to_the_login_page(client, db):
+    for name in [SETTINGS_URL, *(f"admin:postmark_admin_postmarksettings_{action}" for action in ACTIONS)]:
+        response = client.post(reverse(name)) if name != SETTINGS_URL else client.get(reverse(name))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
