@@ -1,0 +1,94 @@
+"""The Django email backend: ``EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"``.
+
+Thin on purpose: constructor options become the "arguments" layer of
+:func:`~postmark_admin.conf.effective_config`, which is read again at every
+send, so a token changed in the admin is used by the next send without a
+restart. The work is in :mod:`postmark_admin.sending`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.mail.backends.base import BaseEmailBackend
+
+from .conf import EffectiveConfig, effective_config
+from .sending import send_messages
+
+#: Constructor options (``get_connection(...)`` keywords and ``MAILERS`` OPTIONS).
+OPTIONS = (
+    "server_token",
+    "api_url",
+    "message_stream",
+    "timeout",
+    "ignore_unsupported_features",
+    "default_from_email",
+)
+
+
+class PostmarkBackend(BaseEmailBackend):
+    """Send email through Postmark's HTTP API.
+
+    Works with ``EMAIL_BACKEND`` and ``get_connection(**options)`` (Django 5.2), and with
+    Django 6.1's ``MAILERS = {"default": {"BACKEND": ..., "OPTIONS": {...}}}``. Options:
+    ``server_token``, ``api_url``, ``message_stream``, ``timeout``,
+    ``ignore_unsupported_features``, ``default_from_email``; unset ones come from the
+    admin, settings.py or the environment.
+    """
+
+    def __init__(
+        self,
+        fail_silently: bool = False,
+        *,
+        server_token: str | None = None,
+        api_url: str | None = None,
+        message_stream: str | None = None,
+        timeout: float | None = None,
+        ignore_unsupported_features: bool | None = None,
+        default_from_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # fail_silently is handled here, not passed up: Django 6.1 deprecates it on the base class.
+        super().__init__(**kwargs)
+        self.fail_silently = fail_silently
+        self.arguments = {
+            name: value
+            for name, value in {
+                "server_token": server_token,
+                "api_url": api_url,
+                "message_stream": message_stream,
+                "timeout": timeout,
+                "ignore_unsupported_features": ignore_unsupported_features,
+                "default_from_email": default_from_email,
+            }.items()
+            if value is not None
+        }
+
+    def __repr__(self) -> str:
+        shown = {
+            name: ("<secret>" if name == "server_token" else value) for name, value in self.arguments.items()
+        }
+        return f"PostmarkBackend({shown})"
+
+    def config(self) -> EffectiveConfig:
+        """The configuration a send made now would use."""
+        return effective_config(**self.arguments)
+
+    def send_messages(self, email_messages: Iterable[Any]) -> int:
+        """Send the messages (batched); returns how many Postmark accepted.
+
+        Each message gets ``postmark_status`` (and ``anymail_status``). Errors are
+        :class:`~postmark_admin.exceptions.PostmarkError` subclasses, raised once the whole
+        list was attempted, unless ``fail_silently``.
+        """
+        messages = list(email_messages or ())
+        if not messages:
+            return 0
+        try:
+            config = self.config()
+        except Exception:
+            if self.fail_silently:
+                return 0
+            raise
+        return send_messages(messages, config, fail_silently=self.fail_silently)

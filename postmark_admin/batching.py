@@ -1,0 +1,95 @@
+"""Pure planning: prepared messages -> the fewest Postmark calls within Postmark's batch limits.
+
+Messages are grouped by server token (``esp_extra["server_token"]``) and by kind
+(plain or template), then cut into chunks of at most :data:`MAX_BATCH_MESSAGES`
+message objects and :data:`MAX_BATCH_BYTES` of JSON (attachments counted in
+base64, as Postmark counts them). A chunk of one goes to the single-message
+endpoint. Each chunk remembers which message and item every position is, so each
+result in Postmark's answer (in request order) maps back to its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .crypto import Secret
+from .payload import ENDPOINT_TEMPLATE, PayloadItem, PreparedMessage
+
+MAX_BATCH_MESSAGES = 500
+MAX_BATCH_BYTES = 50 * 1024 * 1024
+
+_PATHS = {
+    (False, False): "email",
+    (False, True): "email/withTemplate",
+    (True, False): "email/batch",
+    (True, True): "email/batchWithTemplates",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message object of a chunk: which Django message (by index) it came from."""
+
+    message_index: int
+    item: PayloadItem
+
+
+@dataclass
+class Chunk:
+    """One HTTP call: ``path``, ``body()`` and the entries in request order."""
+
+    server_token: Secret | None
+    templated: bool
+    entries: list[Entry] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def is_batch(self) -> bool:
+        return len(self.entries) > 1
+
+    @property
+    def path(self) -> str:
+        return _PATHS[(self.is_batch, self.templated)]
+
+    def body(self) -> bytes:
+        """The request body, joined from the already serialized items (no second encoding)."""
+        parts = [entry.item.body for entry in self.entries]
+        if not self.is_batch:
+            return parts[0]
+        array = b"[" + b",".join(parts) + b"]"
+        return b'{"Messages":' + array + b"}" if self.templated else array
+
+
+def plan_chunks(
+    prepared: Sequence[tuple[int, PreparedMessage]],
+    *,
+    max_messages: int = MAX_BATCH_MESSAGES,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> list[Chunk]:
+    """Group ``(message index, prepared message)`` pairs into chunks, keeping message order in each group."""
+    groups: dict[tuple[str | None, bool], list[Chunk]] = {}
+    order: list[Chunk] = []
+    for index, message in prepared:
+        token = message.server_token
+        key = (token.reveal() if token else None, message.endpoint == ENDPOINT_TEMPLATE)
+        chunks = groups.setdefault(key, [])
+        for item in message.items:
+            # Room for the separators: "[", "," and '{"Messages":}' are counted generously.
+            cost = item.size + 1
+            current = chunks[-1] if chunks else None
+            if (
+                current is None
+                or len(current.entries) >= max_messages
+                or current.size + cost + 16 > max_bytes
+            ):
+                current = Chunk(server_token=token, templated=key[1])
+                chunks.append(current)
+                order.append(current)
+            current.entries.append(Entry(index, item))
+            current.size += cost
+    return order
+
+
+def entries_of(chunks: Iterable[Chunk]) -> int:
+    return sum(len(chunk.entries) for chunk in chunks)

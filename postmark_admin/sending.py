@@ -1,0 +1,212 @@
+"""Send a list of Django messages: prepare, batch, call Postmark, and give each message its status.
+
+The order of work keeps one promise: nothing is sent twice and one bad message
+hides no other. Every message is mapped and checked first (an unsupported
+feature or a message Postmark would refuse stops the call before any HTTP
+request, unless ``fail_silently``); then the chunks are sent (independent chunks
+concurrently); then each message gets its :class:`~postmark_admin.status.PostmarkStatus`,
+and the first error is raised once the whole list was attempted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .batching import Chunk, plan_chunks
+from .client import PostmarkClient
+from .conf import EffectiveConfig, Source, app_settings
+from .exceptions import (
+    PostmarkAPIError,
+    PostmarkError,
+    PostmarkInvalidMessage,
+    PostmarkRecipientsRefused,
+    PostmarkTransportError,
+    PostmarkUnsupportedFeature,
+)
+from .payload import PreparedMessage, build_payload
+from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
+
+logger = logging.getLogger("postmark_admin.sending")
+
+
+def _set_status(message: Any, status: PostmarkStatus) -> None:
+    message.postmark_status = status
+    # django-anymail's name, so code written for anymail reads the result unchanged.
+    message.anymail_status = status
+
+
+def _from_email(message: Any, config: EffectiveConfig) -> str | None:
+    """The configured default From, for messages that kept Django's DEFAULT_FROM_EMAIL."""
+    from django.conf import settings
+
+    source = config.sources.get("default_from_email")
+    if source is None or source.source == Source.DEFAULT or not config.default_from_email:
+        return None
+    return (
+        config.default_from_email if message.from_email in (None, "", settings.DEFAULT_FROM_EMAIL) else None
+    )
+
+
+def prepare(
+    messages: Sequence[Any], config: EffectiveConfig, *, fail_silently: bool
+) -> list[tuple[int, PreparedMessage]]:
+    """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed."""
+    prepared = []
+    for index, message in enumerate(messages):
+        try:
+            result = build_payload(
+                message,
+                message_stream=config.message_stream,
+                ignore_unsupported_features=config.ignore_unsupported_features,
+                from_email=_from_email(message, config),
+            )
+        except (PostmarkUnsupportedFeature, PostmarkInvalidMessage) as error:
+            _set_status(
+                message,
+                PostmarkStatus(dict.fromkeys(message.recipients(), RecipientStatus(FAILED)), error=error),
+            )
+            if not fail_silently:
+                raise
+            logger.warning("Postmark: message %d not sent: %s", index, error)
+            continue
+        if result.ignored_features:
+            logger.info("Postmark: sent without %s", "; ".join(result.ignored_features))
+        prepared.append((index, result))
+    return prepared
+
+
+def _post(client: PostmarkClient, chunk: Chunk) -> tuple[int, Any] | PostmarkError:
+    try:
+        return client.request(
+            "POST", chunk.path, data=chunk.body(), server_token=chunk.server_token, raise_for_status=False
+        )
+    except PostmarkError as error:
+        return error
+
+
+def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any] | PostmarkError:
+    """One result object per entry, or the error that applies to the whole chunk."""
+    if isinstance(outcome, PostmarkError):
+        return outcome
+    status_code, answer = outcome
+    if not chunk.is_batch:
+        return [answer]
+    if isinstance(answer, list) and len(answer) == len(chunk.entries):
+        return answer
+    # A whole batch refused (ErrorCode 410, invalid JSON...) or an answer we cannot map.
+    error_code = answer.get("ErrorCode") if isinstance(answer, dict) else None
+    message = answer.get("Message") if isinstance(answer, dict) else None
+    return PostmarkAPIError(
+        _("Postmark refused the whole batch."),
+        status_code=status_code,
+        error_code=error_code,
+        message=message,
+        response=answer,
+    )
+
+
+def _error_for(result: Any, refused: bool, email_message: Any) -> PostmarkAPIError:
+    answer = result if isinstance(result, dict) else {}
+    kind = PostmarkRecipientsRefused if refused else PostmarkAPIError
+    description = (
+        _("Postmark refused every recipient of the message.")
+        if refused
+        else _("Postmark refused the message.")
+    )
+    return kind(
+        description,
+        status_code=422,
+        error_code=answer.get("ErrorCode"),
+        message=answer.get("Message"),
+        response=result,
+        email_message=email_message,
+    )
+
+
+def _chunk_error_for(error: PostmarkError, email_message: Any) -> PostmarkError:
+    # A copy per message, each naming its own message (the constructor's arguments differ by class).
+    own = type(error).__new__(type(error), *error.args)
+    own.__dict__.update(error.__dict__)
+    own.email_message = email_message
+    if isinstance(own, PostmarkAPIError):
+        own.errors = [own]
+    return own
+
+
+def _ambiguous(error: PostmarkError) -> bool:
+    if isinstance(error, PostmarkTransportError):
+        return error.ambiguous
+    return (
+        isinstance(error, PostmarkAPIError) and (error.status_code or 0) >= 500 and error.status_code != 503
+    )
+
+
+def send_messages(messages: Sequence[Any], config: EffectiveConfig, *, fail_silently: bool = False) -> int:
+    """Send ``messages``; returns how many Postmark accepted (for at least one recipient)."""
+    messages = list(messages)
+    if not messages:
+        return 0
+    prepared = prepare(messages, config, fail_silently=fail_silently)
+    chunks = plan_chunks(prepared)
+    if not chunks:
+        return 0
+    client = PostmarkClient(config)
+    if any(chunk.server_token is None for chunk in chunks):
+        try:
+            config.require_server_token()
+        except PostmarkError:
+            if fail_silently:
+                logger.error("Postmark: no server token is configured; %d messages not sent", len(messages))
+                return 0
+            raise
+    workers = min(len(chunks), app_settings.MAX_CONCURRENT_REQUESTS)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="postmark") as pool:
+            outcomes = list(pool.map(lambda chunk: _post(client, chunk), chunks))
+    else:
+        outcomes = [_post(client, chunk) for chunk in chunks]
+
+    statuses: dict[int, PostmarkStatus] = {index: PostmarkStatus() for index, _prepared in prepared}
+    accepted: dict[int, bool] = dict.fromkeys(statuses, False)
+    errors: dict[int, PostmarkError] = {}
+    for chunk, outcome in zip(chunks, outcomes, strict=True):
+        results = _results(chunk, outcome)
+        for position, entry in enumerate(chunk.entries):
+            status = statuses[entry.message_index]
+            email_message = messages[entry.message_index]
+            recipients = [*entry.item.to, *entry.item.cc_bcc]
+            if isinstance(results, PostmarkError):
+                kind = UNKNOWN if _ambiguous(results) else FAILED
+                merge_recipients(status.recipients, dict.fromkeys(recipients, RecipientStatus(kind)))
+                errors.setdefault(entry.message_index, _chunk_error_for(results, email_message))
+                continue
+            result = results[position]
+            status.esp_response.append(result)
+            item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
+            merge_recipients(status.recipients, item_statuses)
+            if ok:
+                accepted[entry.message_index] = True
+            else:
+                errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
+
+    failures: list[PostmarkError] = []
+    for index, status in statuses.items():
+        if not accepted[index] and index in errors:
+            status.error = errors[index]
+            failures.append(errors[index])
+        _set_status(messages[index], status)
+    sent = sum(accepted.values())
+    if failures:
+        for failure in failures:
+            logger.warning("Postmark: a message was not sent: %s", failure)
+        if not fail_silently:
+            first = failures[0]
+            if isinstance(first, PostmarkAPIError):
+                first.errors = failures
+            raise first
+    return sent

@@ -1,0 +1,129 @@
+"""Send results: what Postmark did with each message and each recipient.
+
+After sending, every message carries a :class:`PostmarkStatus` as
+``message.postmark_status`` and, under django-anymail's attribute names, as
+``message.anymail_status``. :func:`parse_result` is pure: one Postmark result
+object (and who the message went to) in, per-recipient statuses out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SENT = "sent"
+QUEUED = "queued"
+REJECTED = "rejected"
+INVALID = "invalid"
+FAILED = "failed"
+UNKNOWN = "unknown"
+STATUSES = (SENT, QUEUED, REJECTED, INVALID, FAILED, UNKNOWN)
+
+_INACTIVE = re.compile(
+    r"inactive addresses:\s*(.*?)\.?\s*(?:Inactive recipients|$)", re.IGNORECASE | re.DOTALL
+)
+_BAD_RECIPIENT = re.compile(r"^(Invalid|Error\s+parsing)\s+'(To|Cc|Bcc)'", re.IGNORECASE)
+_QUOTED_ADDRESS = re.compile(r"address:?\s*'([^']*)'", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """One recipient's fate: ``status`` (sent, queued, rejected, invalid, failed, unknown) and message id."""
+
+    status: str
+    message_id: str | None = None
+
+
+@dataclass
+class PostmarkStatus:
+    """The result of sending one Django message (django-anymail's ``anymail_status`` names)."""
+
+    #: Recipient addr-spec -> :class:`RecipientStatus`.
+    recipients: dict[str, RecipientStatus] = field(default_factory=dict)
+    #: Postmark's raw answer(s) for this message: a list of result objects.
+    esp_response: list[Any] = field(default_factory=list)
+    #: The error that stopped this message, if any.
+    error: Exception | None = None
+
+    @property
+    def message_ids(self) -> set[str]:
+        return {status.message_id for status in self.recipients.values() if status.message_id}
+
+    @property
+    def message_id(self) -> str | set[str] | None:
+        """The message id; a set of ids when the message went out as several (merge data)."""
+        ids = self.message_ids
+        if not ids:
+            return None
+        return next(iter(ids)) if len(ids) == 1 else ids
+
+    @property
+    def status(self) -> set[str]:
+        """Every recipient status that occurred (as django-anymail reports it)."""
+        return {status.status for status in self.recipients.values()}
+
+    @property
+    def accepted(self) -> bool:
+        """Whether Postmark took the message for at least one recipient."""
+        return bool(self.status & {SENT, QUEUED})
+
+
+def addresses_in(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Addr-specs that Postmark lists in a human-readable ``Message``."""
+    match = pattern.search(text or "")
+    if not match:
+        return []
+    return [part.strip().lower() for part in match.group(1).split(",") if "@" in part]
+
+
+def parse_result(
+    result: Any, to: Iterable[str], cc_bcc: Iterable[str]
+) -> tuple[dict[str, RecipientStatus], bool, bool]:
+    """Map one Postmark result object to per-recipient statuses.
+
+    Returns ``(statuses, accepted, recipients_refused)``: ``accepted`` when Postmark
+    sent the message to someone; ``recipients_refused`` when it refused the message
+    only because of its recipients (inactive or invalid addresses).
+    """
+    recipients = [*to, *cc_bcc]
+    by_lower = {address.lower(): address for address in recipients}
+    if not isinstance(result, Mapping):
+        return dict.fromkeys(recipients, RecipientStatus(UNKNOWN)), False, False
+    message = str(result.get("Message") or "")
+    error_code = result.get("ErrorCode")
+    if error_code is None and "delay" in message.lower() and result.get("MessageID"):
+        # "Message accepted, but delivery may be delayed." comes without an ErrorCode.
+        message_id = str(result["MessageID"])
+        return dict.fromkeys(recipients, RecipientStatus(QUEUED, message_id)), True, False
+    if error_code == 0:
+        message_id = str(result.get("MessageID") or "") or None
+        statuses = dict.fromkeys(recipients, RecipientStatus(SENT, message_id))
+        for address in addresses_in(message, _INACTIVE):
+            statuses[by_lower.get(address, address)] = RecipientStatus(REJECTED)
+        accepted = any(status.status == SENT for status in statuses.values()) or not statuses
+        return statuses, accepted, False
+    statuses = dict.fromkeys(recipients, RecipientStatus(FAILED))
+    refused = False
+    if error_code == 406:
+        for address in addresses_in(message, _INACTIVE):
+            statuses[by_lower.get(address, address)] = RecipientStatus(REJECTED)
+        refused = True
+    elif error_code == 300 and _BAD_RECIPIENT.match(message):
+        for address in addresses_in(message, _QUOTED_ADDRESS):
+            statuses[by_lower.get(address, address)] = RecipientStatus(INVALID)
+        refused = True
+    return statuses, False, refused
+
+
+def merge_recipients(
+    into: dict[str, RecipientStatus], statuses: Mapping[str, RecipientStatus]
+) -> dict[str, RecipientStatus]:
+    """Combine statuses of a message sent as several items: a success wins over a failure."""
+    rank = {SENT: 0, QUEUED: 1, REJECTED: 2, INVALID: 3, UNKNOWN: 4, FAILED: 5}
+    for address, status in statuses.items():
+        current = into.get(address)
+        if current is None or rank[status.status] < rank[current.status]:
+            into[address] = status
+    return into
