@@ -44,7 +44,7 @@ def describe_error(error: Exception) -> str:
     """Postmark's exact ErrorCode and Message when it answered, else what went wrong."""
     from .exceptions import PostmarkAPIError
 
-    if isinstance(error, PostmarkAPIError):
+    if isinstance(error, PostmarkAPIError) and error.error_code is not None:
         return gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
             "status": error.status_code,
             "code": error.error_code,
@@ -202,24 +202,22 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    from django.core.mail import EmailMessage
-
     from .backends import PostmarkBackend
+    from .message import PostmarkMessage
 
     config = effective_config()
     body = gettext(
         "This is a test email sent from the Django admin through Postmark.\n\n"
         "If you can read it, the server token and the sender address work."
     )
-    message = EmailMessage(
+    message = PostmarkMessage(
         subject,
         body,
         from_email=config.default_from_email,
         to=[recipient],
         connection=PostmarkBackend(fail_silently=False),
+        message_stream=message_stream or None,
     )
-    if message_stream:
-        message.message_stream = message_stream
     try:
         message.send()
     except PostmarkError as error:
@@ -241,4 +239,8 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
 
 def sent_message_id(message: Any) -> str:
     """The MessageID Postmark gave a message sent through the backend."""
-    return str(getattr(message, "postmark_message_id", None) or "?")
+    status = getattr(message, "postmark_status", None)
+    message_id = getattr(status, "message_id", None)
+    if isinstance(message_id, set | frozenset | list | tuple):
+        message_id = ", ".join(sorted(str(item) for item in message_id if item))
+    return str(message_id or "?")
