@@ -296,6 +296,7 @@ def _clip_bytes(value: str, max_bytes: int) -> str:
 
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_COLON_OFFSET = re.compile(r"([+-]\d\d):(\d\d)$")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -310,7 +311,8 @@ def parse_timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value, count=1))
     except ValueError:
         try:
-            parsed = parsedate_to_datetime(value)
+            # Postmark's inbound Date may spell the offset "-04:00", which RFC 2822 parsing ignores.
+            parsed = parsedate_to_datetime(_COLON_OFFSET.sub(r"\1\2", value))
         except (TypeError, ValueError, IndexError):
             return None
     try:
