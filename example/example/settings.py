@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,7 +59,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 SILENCED_SYSTEM_CHECKS = ["postmark_admin.W001"]
 
-EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "postmark_admin.backends.PostmarkBackend"}}
+else:
+    EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Demo <demo@example.com>")
 
 USE_TZ = True
