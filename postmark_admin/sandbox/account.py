@@ -1,0 +1,255 @@
+"""Server-level endpoints: ``/server``, ``/deliverystats``, ``/message-streams``, ``/bounces`` and the
+webhook configuration under ``/webhooks``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .records import ReceivedRequest
+from .server import Answer
+from .validation import invalid
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+STREAM_NAMES = {
+    "Transactional": "Default Transactional Stream",
+    "Broadcasts": "Default Broadcast Stream",
+    "Inbound": "Default Inbound Stream",
+}
+MAX_BOUNCE_COUNT = 500
+MAX_BOUNCE_WINDOW = 10_000
+
+#: Every trigger a webhook has, with its default settings (all off).
+TRIGGER_DEFAULTS: dict[str, dict[str, bool]] = {
+    "Open": {"Enabled": False, "PostFirstOpenOnly": False},
+    "Click": {"Enabled": False},
+    "Delivery": {"Enabled": False},
+    "Bounce": {"Enabled": False, "IncludeContent": False},
+    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+    "SubscriptionChange": {"Enabled": False},
+}
+
+
+# -- /server, /deliverystats, /message-streams ---------------------------------------------------
+
+
+def server(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    return Answer(200, sandbox._server_info())
+
+
+def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    bounces = sandbox._bounce_records()
+    counts: dict[tuple[str, str], int] = {}
+    for record in bounces:
+        key = (record["Type"], record["Name"])
+        counts[key] = counts.get(key, 0) + 1
+    return Answer(
+        200,
+        {
+            "InactiveMails": len(sandbox._inactive_snapshot()),
+            "Bounces": [{"Name": "All", "Count": len(bounces)}]
+            + [{"Type": kind, "Name": name, "Count": count} for (kind, name), count in counts.items()],
+        },
+    )
+
+
+def message_streams(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    wanted = received.query.get("MessageStreamType", "All")
+    streams = [
+        {
+            "ID": stream_id,
+            "ServerID": sandbox.server_id,
+            "Name": STREAM_NAMES.get(kind, stream_id),
+            "Description": None,
+            "MessageStreamType": kind,
+            "CreatedAt": "2024-01-01T00:00:00-05:00",
+            "UpdatedAt": None,
+            "ArchivedAt": None,
+            "ExpectedPurgeDate": None,
+            "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+        }
+        for stream_id, kind in sandbox.message_streams.items()
+        if wanted in ("All", kind)
+    ]
+    return Answer(200, {"MessageStreams": streams, "TotalCount": len(streams)})
+
+
+# -- /bounces --------------------------------------------------------------------------------------
+
+
+def _int_param(received: ReceivedRequest, name: str, *, required: bool) -> int | None:
+    value = received.query.get(name)
+    if value is None or value == "":
+        if required:
+            raise invalid(f"The '{name}' query parameter is required.", 403)
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid(f"The '{name}' query parameter must be a number.", 403) from None
+    if number < 0:
+        raise invalid(f"The '{name}' query parameter must not be negative.", 403)
+    return number
+
+
+def _bounce_matches(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
+    checks = {
+        "type": lambda value: record["Type"] == value,
+        "inactive": lambda value: record["Inactive"] == (value.lower() == "true"),
+        "emailFilter": lambda value: value.lower() in record["Email"].lower(),
+        "tag": lambda value: record["Tag"] == value,
+        "messageID": lambda value: record["MessageID"] == value,
+        "messagestream": lambda value: record["MessageStream"] == value,
+    }
+    return all(check(query[name]) for name, check in checks.items() if query.get(name))
+
+
+def bounces(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    count = _int_param(received, "count", required=True) or 0
+    offset = _int_param(received, "offset", required=True) or 0
+    if count > MAX_BOUNCE_COUNT:
+        raise invalid(f"The 'count' query parameter may be at most {MAX_BOUNCE_COUNT}.", 403)
+    if count + offset > MAX_BOUNCE_WINDOW:
+        raise invalid(f"'count' + 'offset' may be at most {MAX_BOUNCE_WINDOW}.", 403)
+    found = [record for record in sandbox._bounce_records() if _bounce_matches(record, received.query)]
+    found.reverse()  # newest first, as Postmark lists them
+    return Answer(200, {"TotalCount": len(found), "Bounces": found[offset : offset + count]})
+
+
+def _find_bounce(sandbox: Sandbox, bounce_id: str) -> dict[str, Any]:
+    for record in sandbox._bounce_records():
+        if str(record["ID"]) == bounce_id:
+            return record
+    raise invalid(f"Bounce {bounce_id} was not found.", 1001)
+
+
+def bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    return Answer(200, _find_bounce(sandbox, id))
+
+
+def activate_bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    record = _find_bounce(sandbox, id)
+    if not record["CanActivate"]:
+        raise invalid(f"Bounce {id} cannot be activated.", 1003)
+    return Answer(200, {"Message": "OK", "Bounce": sandbox._activate_bounce(record["ID"])})
+
+
+# -- /webhooks -------------------------------------------------------------------------------------
+
+
+def valid_webhook_url(url: Any) -> bool:
+    """An absolute http(s) URL with a host and no whitespace."""
+    if not isinstance(url, str) or not url or any(char.isspace() for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _merged_triggers(current: Mapping[str, Any], given: Any) -> dict[str, dict[str, bool]]:
+    if given is None:
+        return copy.deepcopy(dict(current))
+    if not isinstance(given, Mapping):
+        raise invalid("Invalid 'Triggers' field: expected an object.", 403)
+    merged = copy.deepcopy(dict(current))
+    for name, settings in given.items():
+        if name not in TRIGGER_DEFAULTS or not isinstance(settings, Mapping):
+            raise invalid(f"Invalid trigger '{name}'.", 403)
+        for key, value in settings.items():
+            if key not in TRIGGER_DEFAULTS[name] or not isinstance(value, bool):
+                raise invalid(f"Invalid setting '{key}' for trigger '{name}'.", 403)
+            merged[name][key] = value
+    return merged
+
+
+def webhook_fields(
+    body: Any, current: Mapping[str, Any] | None, streams: Mapping[str, str]
+) -> dict[str, Any]:
+    """A webhook configuration from a POST (``current`` is None) or PUT body. Pure."""
+    if not isinstance(body, Mapping):
+        raise invalid("Invalid JSON: expected a webhook object.", 402)
+    webhook: dict[str, Any] = (
+        copy.deepcopy(dict(current))
+        if current is not None
+        else {
+            "Url": None,
+            "MessageStream": "outbound",
+            "HttpAuth": {"Username": "", "Password": ""},
+            "HttpHeaders": [],
+            "Triggers": copy.deepcopy(TRIGGER_DEFAULTS),
+        }
+    )
+    if current is None or "Url" in body:
+        if not valid_webhook_url(body.get("Url")):
+            raise invalid("Invalid webhook URL: it must be an absolute http or https URL.", 606)
+        webhook["Url"] = body["Url"]
+    if current is None and body.get("MessageStream"):
+        if body["MessageStream"] not in streams:
+            raise invalid(
+                f"The message stream '{body['MessageStream']}' does not exist on this server.", 1235
+            )
+        webhook["MessageStream"] = body["MessageStream"]
+    if body.get("HttpAuth") is not None:
+        auth = body["HttpAuth"]
+        if not isinstance(auth, Mapping):
+            raise invalid('Invalid \'HttpAuth\' field: expected {"Username", "Password"}.', 403)
+        webhook["HttpAuth"] = {"Username": auth.get("Username") or "", "Password": auth.get("Password") or ""}
+    if body.get("HttpHeaders") is not None:
+        headers = body["HttpHeaders"]
+        if not isinstance(headers, list) or not all(
+            isinstance(item, Mapping) and isinstance(item.get("Name"), str) for item in headers
+        ):
+            raise invalid('Invalid \'HttpHeaders\' field: expected a list of {"Name", "Value"}.', 403)
+        webhook["HttpHeaders"] = [
+            {"Name": item["Name"], "Value": str(item.get("Value", ""))} for item in headers
+        ]
+    webhook["Triggers"] = _merged_triggers(webhook["Triggers"], body.get("Triggers"))
+    return webhook
+
+
+def _webhook_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise invalid(f"Webhook {value} was not found.", 1400) from None
+
+
+def list_webhooks(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    stream = received.query.get("MessageStream")
+    webhooks = [hook for hook in sandbox.webhooks if not stream or hook["MessageStream"] == stream]
+    return Answer(200, {"Webhooks": webhooks})
+
+
+def create_webhook(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    webhook = webhook_fields(received.json_body, None, sandbox.message_streams)
+    return Answer(200, sandbox._store_webhook(webhook))
+
+
+def _existing(sandbox: Sandbox, id_text: str) -> dict[str, Any]:
+    webhook_id = _webhook_id(id_text)
+    for webhook in sandbox.webhooks:
+        if webhook["ID"] == webhook_id:
+            return webhook
+    raise invalid(f"Webhook {id_text} was not found.", 1400)
+
+
+def get_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    return Answer(200, _existing(sandbox, id))
+
+
+def update_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    current = _existing(sandbox, id)
+    webhook = webhook_fields(received.json_body, current, sandbox.message_streams)
+    return Answer(200, sandbox._store_webhook(webhook))
+
+
+def delete_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    current = _existing(sandbox, id)
+    sandbox._delete_webhook(current["ID"])
+    return Answer(200, {"ErrorCode": 0, "Message": f"Webhook {current['ID']} removed."})

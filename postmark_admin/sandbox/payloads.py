@@ -1,0 +1,206 @@
+"""The webhook payloads Postmark posts, built from a message the sandbox accepted. Pure.
+
+Shapes follow Postmark's documented examples; the client, OS and place of opens and clicks are fixed,
+plausible values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .records import postmark_timestamp
+from .validation import CheckedMessage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the emulated receiving side does with mail to an address (chosen by its local part)."""
+
+    record_type: str  # "Bounce" or "SpamComplaint" (a Delivery is not an Outcome)
+    type: str
+    type_code: int
+    name: str
+    description: str
+    details: str
+    delivered_first: bool  # a spam complaint comes after a delivery
+    makes_inactive: bool
+    can_activate: bool
+
+
+#: Local-part prefixes that make the sandbox emulate a bounce or complaint instead of a plain delivery.
+OUTCOMES: dict[str, Outcome] = {
+    "hardbounce": Outcome(
+        "Bounce",
+        "HardBounce",
+        1,
+        "Hard bounce",
+        "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+        "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+        delivered_first=False,
+        makes_inactive=True,
+        can_activate=True,
+    ),
+    "softbounce": Outcome(
+        "Bounce",
+        "SoftBounce",
+        4096,
+        "Soft bounce/Undeliverable",
+        "Unable to temporarily deliver this message.",
+        "smtp;452 4.2.2 The email account that you tried to reach is over quota.",
+        delivered_first=False,
+        makes_inactive=False,
+        can_activate=False,
+    ),
+    "spamcomplaint": Outcome(
+        "SpamComplaint",
+        "SpamComplaint",
+        100001,
+        "Spam complaint",
+        "The subscriber explicitly marked this message as spam.",
+        "Test spam complaint details",
+        delivered_first=True,
+        makes_inactive=True,
+        can_activate=False,
+    ),
+}
+
+_LINK = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_CLIENT = {"Name": "Chrome 120.0", "Company": "Google", "Family": "Chrome"}
+_OS = {"Name": "Linux", "Company": "-", "Family": "Linux"}
+_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+)
+_GEO = {
+    "CountryISOCode": "US",
+    "Country": "United States",
+    "RegionISOCode": "NY",
+    "Region": "New York",
+    "City": "New York",
+    "Zip": "10001",
+    "Coords": "40.7506,-73.9970",
+    "IP": "192.0.2.10",
+}
+
+
+def outcome_for(address: str) -> Outcome | None:
+    """The emulated outcome for ``address`` (``hardbounce...@``, ``softbounce...@``, ``spamcomplaint...@``)."""
+    local = address.split("@", 1)[0].lower()
+    for prefix, outcome in OUTCOMES.items():
+        if local.startswith(prefix):
+            return outcome
+    return None
+
+
+def _common(message: CheckedMessage, message_id: str, server_id: int) -> dict[str, Any]:
+    return {
+        "MessageID": message_id,
+        "Tag": message.tag,
+        "Metadata": dict(message.metadata),
+        "MessageStream": message.stream,
+        "ServerID": server_id,
+    }
+
+
+def delivery(
+    message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "RecordType": "Delivery",
+        **_common(message, message_id, server_id),
+        "Recipient": recipient,
+        "DeliveredAt": postmark_timestamp(at),
+        "Details": "Test delivery webhook details: accepted by the Postmark sandbox.",
+    }
+
+
+def open_event(
+    message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "RecordType": "Open",
+        **_common(message, message_id, server_id),
+        "Recipient": recipient,
+        "ReceivedAt": postmark_timestamp(at),
+        "FirstOpen": True,
+        "Client": dict(_CLIENT),
+        "OS": dict(_OS),
+        "Platform": "Desktop",
+        "UserAgent": _USER_AGENT,
+        "ReadSeconds": 5,
+        "Geo": dict(_GEO),
+    }
+
+
+def click(
+    message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
+) -> dict[str, Any]:
+    link = _LINK.search(message.html_body)
+    return {
+        "RecordType": "Click",
+        **_common(message, message_id, server_id),
+        "Recipient": recipient,
+        "ReceivedAt": postmark_timestamp(at),
+        "ClickLocation": "HTML" if link else "Text",
+        "OriginalLink": link.group(1) if link else "https://example.com/",
+        "Client": dict(_CLIENT),
+        "OS": dict(_OS),
+        "Platform": "Desktop",
+        "UserAgent": _USER_AGENT,
+        "Geo": dict(_GEO),
+    }
+
+
+def bounce_record(
+    message: CheckedMessage,
+    message_id: str,
+    recipient: str,
+    server_id: int,
+    at: dt.datetime,
+    bounce_id: int,
+    outcome: Outcome,
+) -> dict[str, Any]:
+    """The bounce as ``GET /bounces`` lists it (the webhook payload adds RecordType and maybe Content)."""
+    return {
+        "ID": bounce_id,
+        "Type": outcome.type,
+        "TypeCode": outcome.type_code,
+        "Name": outcome.name,
+        **_common(message, message_id, server_id),
+        "Description": outcome.description,
+        "Details": outcome.details,
+        "Email": recipient,
+        "From": message.sender.email,
+        "BouncedAt": postmark_timestamp(at),
+        "DumpAvailable": False,
+        "Inactive": outcome.makes_inactive,
+        "CanActivate": outcome.can_activate,
+        "Subject": message.subject,
+    }
+
+
+def bounce_webhook(record: dict[str, Any], outcome: Outcome, include_content: bool) -> dict[str, Any]:
+    payload = {"RecordType": outcome.record_type, **record}
+    if include_content:
+        payload["Content"] = f"Subject: {record['Subject']}\r\n\r\n{record['Details']}"
+    return payload
+
+
+def subscription_change(
+    message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime, reason: str
+) -> dict[str, Any]:
+    return {
+        "RecordType": "SubscriptionChange",
+        **_common(message, message_id, server_id),
+        "Recipient": recipient,
+        "ChangedAt": postmark_timestamp(at),
+        "Origin": "Recipient",
+        "SuppressSending": True,
+        "SuppressionReason": reason,
+    }
+
+
+#: The outcome behind a bounce record's ``Type``.
+OUTCOMES_BY_RECORD: dict[str, Outcome] = {outcome.type: outcome for outcome in OUTCOMES.values()}

@@ -1,0 +1,111 @@
+"""Route one API request: the checks every Postmark endpoint makes (token, headers, JSON), then the
+endpoint itself. Inspection pages (``/`` and ``/sandbox/...``) are routed by :mod:`.core`, not here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import account, sending
+from .records import ReceivedRequest
+from .server import Answer
+from .validation import ApiError
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+Endpoint = Callable[..., Answer]  # (sandbox, received, **path_parameters)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    endpoint: Endpoint
+    sends: bool = False  # accepts the POSTMARK_API_TEST token
+
+
+def _route(method: str, path: str, endpoint: Endpoint, sends: bool = False) -> Route:
+    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "/?$"
+    return Route(method, re.compile(regex, re.IGNORECASE), endpoint, sends)
+
+
+ROUTES: tuple[Route, ...] = (
+    _route("POST", "/email", sending.email, sends=True),
+    _route("POST", "/email/batch", sending.email_batch, sends=True),
+    _route("POST", "/email/withTemplate", sending.email_with_template, sends=True),
+    _route("POST", "/email/batchWithTemplates", sending.email_batch_with_templates, sends=True),
+    _route("GET", "/server", account.server),
+    _route("GET", "/deliverystats", account.delivery_stats),
+    _route("GET", "/message-streams", account.message_streams),
+    _route("GET", "/bounces", account.bounces),
+    _route("GET", "/bounces/{id}", account.bounce),
+    _route("PUT", "/bounces/{id}/activate", account.activate_bounce),
+    _route("GET", "/webhooks", account.list_webhooks),
+    _route("POST", "/webhooks", account.create_webhook),
+    _route("GET", "/webhooks/{id}", account.get_webhook),
+    _route("PUT", "/webhooks/{id}", account.update_webhook),
+    _route("DELETE", "/webhooks/{id}", account.delete_webhook),
+)
+
+MISSING_TOKEN = (
+    "No Account or Server API tokens were supplied in the HTTP headers. "
+    "Please add a header for either X-Postmark-Server-Token or X-Postmark-Account-Token."
+)
+INVALID_TOKEN = "Request does not contain a valid Server token."
+JSON_REQUIRED = (
+    "The request must send the headers 'Accept: application/json' and 'Content-Type: application/json'."
+)
+
+
+def match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+    """The route for ``method path``, its path parameters, and the methods the path allows."""
+    allowed = []
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if found:
+            allowed.append(route.method)
+            if route.method == method:
+                return route, found.groupdict(), allowed
+    return None, {}, allowed
+
+
+def _wants_json(value: str | None) -> bool:
+    return value is not None and "application/json" in value.lower()
+
+
+def _check(sandbox: Sandbox, route: Route, received: ReceivedRequest) -> None:
+    token = received.header("X-Postmark-Server-Token")
+    if not token:
+        raise ApiError(401, 10, MISSING_TOKEN)
+    if token != sandbox.token and not (route.sends and token == sending.TEST_TOKEN):
+        raise ApiError(401, 10, INVALID_TOKEN)
+    if not _wants_json(received.header("Accept")):
+        raise ApiError(415, 409, JSON_REQUIRED)
+    if received.method in ("POST", "PUT") and received.raw_body:
+        if not _wants_json(received.header("Content-Type")):
+            raise ApiError(415, 409, JSON_REQUIRED)
+        if received.json_body is None:
+            raise ApiError(422, 402, "Received invalid JSON input.")
+    elif route.sends:
+        raise ApiError(422, 402, "Received invalid JSON input: the body is empty.")
+
+
+def dispatch(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    """Answer one API request as Postmark would."""
+    route, params, allowed = match(received.method, received.path)
+    if route is None:
+        if allowed:
+            return Answer(
+                405,
+                {"Message": f"{received.method} is not allowed on {received.path}."},
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return Answer(404, {"Message": f"No API endpoint at {received.method} {received.path}."})
+    try:
+        _check(sandbox, route, received)
+        return route.endpoint(sandbox, received, **params)
+    except ApiError as error:
+        return Answer(error.status, error.body())

@@ -1,0 +1,107 @@
+"""The sending endpoints: ``/email``, ``/email/batch``, ``/email/withTemplate``, ``/email/batchWithTemplates``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .records import ReceivedRequest, eastern_now, postmark_timestamp
+from .server import Answer
+from .validation import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_MESSAGES,
+    MAX_MESSAGE_BYTES,
+    ApiError,
+    check_message,
+    inactive_refusal,
+    invalid,
+    partially_inactive_message,
+)
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+TEST_TOKEN = "POSTMARK_API_TEST"
+
+
+def send_one(sandbox: Sandbox, message: Any, *, with_template: bool, test_mode: bool) -> dict[str, Any]:
+    """Check and accept one message; return Postmark's result object or raise :class:`ApiError`."""
+    checked = check_message(
+        message, with_template=with_template, streams=sandbox.message_streams, templates=sandbox.templates
+    )
+    message_id = str(uuid.uuid4())
+    result: dict[str, Any] = {}
+    if checked.to:
+        result["To"] = message["To"]
+    result["SubmittedAt"] = postmark_timestamp(eastern_now())
+    result["MessageID"] = message_id
+    if test_mode:
+        # POSTMARK_API_TEST: validated, never delivered, no suppression check, no webhooks.
+        result.update(ErrorCode=0, Message="Test job accepted")
+        return result
+    inactive = sandbox._inactive_snapshot()
+    blocked = [address for address in checked.recipients if address in inactive]
+    if blocked and len(blocked) == len(checked.recipients):
+        raise inactive_refusal(blocked)
+    sandbox._accept(message, checked, message_id, blocked=blocked)
+    result.update(ErrorCode=0, Message=partially_inactive_message(blocked) if blocked else "OK")
+    return result
+
+
+def _is_test(received: ReceivedRequest) -> bool:
+    return received.header("X-Postmark-Server-Token") == TEST_TOKEN
+
+
+def _too_large(received: ReceivedRequest, limit: int, what: str) -> ApiError | None:
+    if len(received.raw_body) > limit:
+        return ApiError(413, 300, f"The {what} is larger than the {limit // 1024 // 1024} MB limit.")
+    return None
+
+
+def _single(sandbox: Sandbox, received: ReceivedRequest, *, with_template: bool) -> Answer:
+    error = _too_large(received, MAX_MESSAGE_BYTES, "message")
+    if error:
+        raise error
+    body = received.json_body
+    if not isinstance(body, dict):
+        raise invalid("Invalid JSON: expected one message object.", 402)
+    return Answer(200, send_one(sandbox, body, with_template=with_template, test_mode=_is_test(received)))
+
+
+def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_template: bool) -> Answer:
+    error = _too_large(received, MAX_BATCH_BYTES, "batch")
+    if error:
+        raise error
+    if not isinstance(messages, list):
+        raise invalid("Invalid JSON: expected an array of messages.", 402)
+    if len(messages) > MAX_BATCH_MESSAGES:
+        raise invalid(
+            f"Too many messages in batch: {len(messages)}, at most {MAX_BATCH_MESSAGES} are allowed.", 410
+        )
+    test_mode = _is_test(received)
+    results = []
+    for message in messages:
+        try:
+            results.append(send_one(sandbox, message, with_template=with_template, test_mode=test_mode))
+        except ApiError as refused:
+            results.append(refused.body())
+    return Answer(200, results)
+
+
+def email(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    return _single(sandbox, received, with_template=False)
+
+
+def email_with_template(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    return _single(sandbox, received, with_template=True)
+
+
+def email_batch(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    return _batch(sandbox, received, received.json_body, with_template=False)
+
+
+def email_batch_with_templates(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    body = received.json_body
+    if not isinstance(body, dict) or not isinstance(body.get("Messages"), list):
+        raise invalid("Invalid JSON: expected an object with a 'Messages' array.", 402)
+    return _batch(sandbox, received, body["Messages"], with_template=True)
