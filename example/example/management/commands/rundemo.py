@@ -1,42 +1,103 @@
-"""Prepare the demo database, print the admin login, and serve the site."""
+"""Bring up the demo: database, admin login, a Postmark sandbox wired to the site, and the site itself.
+
+With a real ``POSTMARK_SERVER_TOKEN`` in the environment, no sandbox is started and the demo sends through
+Postmark itself (the settings row then leaves the token and API URL unset, so the environment wins).
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from postmark_admin.models import PostmarkSettings
+
+SANDBOX_TOKEN = "demo-sandbox-token"  # the sandbox accepts this made-up token
+WEBHOOK_USERNAME = "postmark"
+
 
 class Command(BaseCommand):
-    help = "Migrate, create (or reset) the demo admin user, print its login, and serve the demo site."
+    help = "Migrate, (re)create the demo admin user, wire a Postmark sandbox to the site, and serve it."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=0, help="0 picks a free port")
         parser.add_argument("--username", default="admin")
         parser.add_argument("--no-serve", action="store_true", help="prepare and print the login, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        password = self._reset_admin(options["username"])
+        base = f"http://{options['host']}:{options['port']}"
+        real_token = os.environ.get("POSTMARK_SERVER_TOKEN", "").strip()
+        webhook_password = secrets.token_urlsafe(18)
+
+        sandbox = None
+        row, _ = PostmarkSettings.objects.get_or_create(pk=PostmarkSettings.singleton_instance_id)
+        row.webhook_username = WEBHOOK_USERNAME
+        row.webhook_password = webhook_password
+        if real_token:
+            # The environment's token must win: clear what an earlier sandbox run stored.
+            row.server_token = ""
+            row.api_url = ""
+        else:
+            from postmark_admin.sandbox import Sandbox
+
+            sandbox = Sandbox(
+                token=SANDBOX_TOKEN,
+                port=options["sandbox_port"],
+                webhook_url=f"{base}/postmark/tracking/",
+                webhook_auth=(WEBHOOK_USERNAME, webhook_password),
+                webhook_events=("Delivery", "Open"),
+            )
+            sandbox.start()
+            row.server_token = SANDBOX_TOKEN
+            row.api_url = sandbox.url
+        row.save()
+
+        out = self.stdout
+        out.write(self.style.SUCCESS("The django-postmark-admin demo is ready."))
+        out.write(f"  Admin:             {base}/admin/")
+        out.write(f"  Postmark settings: {base}/admin/postmark_admin/postmarksettings/")
+        out.write(f"  Login:             {options['username']} / {password}")
+        if sandbox is not None:
+            out.write(f"  Postmark sandbox:  {sandbox.url}  (messages it received: {sandbox.url})")
+            out.write(
+                "  Sending goes to the local sandbox; it posts Delivery and Open events back to the site."
+            )
+            out.write("  Send to hardbounce@example.com to see a Bounce, then the address refused next time.")
+        else:
+            out.write("  Sending through REAL Postmark with POSTMARK_SERVER_TOKEN from the environment.")
+        out.write("Press Ctrl-C to stop.", ending="\n\n")
+        out.flush()
+        if options["no_serve"]:
+            if sandbox is not None:
+                sandbox.stop()
+            return
+        # SIGTERM stops the demo as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
+            out.write("Demo stopped.")
+
+    def _reset_admin(self, username: str) -> str:
         password = secrets.token_urlsafe(12)
-        user_model = get_user_model()
-        user, _ = user_model.objects.get_or_create(
-            username=options["username"], defaults={"email": "admin@example.com"}
+        user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": "admin@example.com"}
         )
+        user.email = user.email or "admin@example.com"
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-
-        base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(self.style.SUCCESS("The django-postmark-admin demo is ready."))
-        self.stdout.write(f"  Admin:            {base}/admin/")
-        self.stdout.write(f"  Postmark settings: {base}/admin/postmark_admin/postmarksettings/")
-        self.stdout.write(f"  Login:            {options['username']} / {password}")
-        self.stdout.write("Press Ctrl-C to stop.", ending="\n\n")
-        self.stdout.flush()
-        if options["no_serve"]:
-            return
-        call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+        return password
