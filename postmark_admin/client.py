@@ -79,17 +79,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: globals().update(_session=None))
 
 
-def _before_send(error: requests.RequestException) -> bool:
-    """Whether the request certainly never left: only then is a retry safe."""
+def _classify(error: requests.RequestException) -> tuple[bool, bool]:
+    """``(retryable, ambiguous)``: retry only when the request certainly never left.
+
+    A failed TLS handshake sent nothing either, but a bad certificate will not heal
+    by itself, so it is raised at once.
+    """
     if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
+        return True, False
     if isinstance(error, requests.exceptions.SSLError):
-        return False
+        return False, False
     if isinstance(error, requests.exceptions.ConnectionError):
         reason = error.args[0] if error.args else None
         reason = getattr(reason, "reason", reason)
-        return isinstance(reason, NewConnectionError)
-    return False
+        if isinstance(reason, NewConnectionError):
+            return True, False
+    return False, True
 
 
 def retry_delay(attempt: int, backoff: float, cap: float) -> float:
@@ -128,9 +133,11 @@ class PostmarkClient:
     Every method returns the parsed JSON answer or raises :class:`PostmarkAPIError`.
     """
 
+    #: How the backoff waits (replaceable in tests).
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
     def __init__(self, config: EffectiveConfig | None = None, **arguments: Any) -> None:
         self.config = config if config is not None else effective_config(**arguments)
-        self.sleep: Callable[[float], None] = time.sleep
 
     def __repr__(self) -> str:
         return f"PostmarkClient(api_url={self.config.api_url!r})"
@@ -171,13 +178,13 @@ class PostmarkClient:
                     method, url, data=data, params=params, headers=headers, timeout=self.config.timeout
                 )
             except requests.RequestException as error:
-                safe = _before_send(error)
-                if safe and attempt < max_retries:
+                retryable, ambiguous = _classify(error)
+                if retryable and attempt < max_retries:
                     self._wait(attempt, backoff, method, path, type(error).__name__)
                     attempt += 1
                     continue
                 logger.warning("Postmark %s %s failed: %s", method, path, type(error).__name__)
-                raise self._transport_error(error, ambiguous=not safe) from None
+                raise self._transport_error(error, ambiguous=ambiguous) from None
             status = response.status_code
             logger.debug(
                 "Postmark %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1000
