@@ -208,7 +208,7 @@ def _last_int(value: Any) -> int | None:
 def search_filter(term: str) -> Q:
     """Index-friendly search: exact recipient (as typed and lowercased), message ID or tag, or recipient prefix."""
     term = term.strip()
-    condition = Q(recipient=term) | Q(recipient=term.lower()) | Q(message_id=term) | Q(tag=term)
+    condition = Q(recipient__in=sorted({term, term.lower()})) | Q(message_id=term) | Q(tag=term)
     if "@" not in term or term.endswith("*"):
         prefix = term.rstrip("*")
         if prefix:
