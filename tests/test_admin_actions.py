@@ -154,7 +154,7 @@ def test_verify_server_token_refused(admin_client, sandbox):
         error_code=10,
         message="The Server Token you provided in the X-Postmark-Server-Token request header was invalid.",
     )
-    found, html = post(admin_client, "verify_token")
+    found, _html = post(admin_client, "verify_token")
     text = only(found, "error")
     assert "The server token was refused" in text and "ErrorCode 10" in text
     assert "request header was invalid" in text
