@@ -1,0 +1,113 @@
+"""``manage.py postmark_prune_events [--older-than 30d]``: delete old webhook events in small batches.
+
+Each batch is one ``DELETE ... WHERE id IN (SELECT id ... LIMIT n)`` in its own
+transaction: no row is loaded into Python, and no lock is held for long, so it
+can run on a table of millions of rows while webhooks keep arriving.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections, router, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from postmark_admin.conf import app_settings
+from postmark_admin.models import WebhookEvent
+
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+_AGE = re.compile(r"^\s*(\d+)\s*([wdhms]?)\s*$", re.IGNORECASE)
+
+
+def parse_age(value: str) -> timedelta:
+    """``"30d"``, ``"12h"``, ``"2w"``, ``"90m"``, ``"45s"``; a bare number means days."""
+    match = _AGE.match(value)
+    if not match:
+        raise ValueError(value)
+    unit = _UNITS[(match.group(2) or "d").lower()]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def prune_events(cutoff: Any, batch_size: int = 5000, pause: float = 0.0, using: str | None = None) -> int:
+    """Delete events received before ``cutoff``, ``batch_size`` rows per transaction; return how many."""
+    alias = using or router.db_for_write(WebhookEvent)
+    connection = connections[alias]
+    opts = WebhookEvent._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(opts.db_table), quote(opts.pk.column)
+    received = opts.get_field("received_at")
+    # Identifiers come from the model's metadata; the cutoff and the batch size are parameters.
+    sql = (
+        f"DELETE FROM {table} WHERE {pk} IN ("  # noqa: S608
+        f"SELECT {pk} FROM {table} WHERE {quote(received.column)} < %s "
+        f"ORDER BY {quote(received.column)} LIMIT %s)"
+    )
+    params = [received.get_db_prep_value(cutoff, connection), batch_size]
+    total = 0
+    while True:
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            deleted = cursor.rowcount
+        total += deleted
+        if deleted < batch_size:
+            return total
+        if pause:
+            time.sleep(pause)
+
+
+class Command(BaseCommand):
+    help = _(
+        "Delete Postmark webhook events older than --older-than (default: POSTMARK_EVENT_RETENTION_DAYS), "
+        "in small batches."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            metavar="AGE",
+            help=_("Age of the events to delete: 30d, 12h, 2w, 90m; a bare number means days."),
+        )
+        parser.add_argument("--batch-size", type=int, default=5000, help=_("Rows deleted per transaction."))
+        parser.add_argument(
+            "--pause",
+            type=float,
+            default=0.0,
+            help=_("Seconds to sleep between batches (eases replication)."),
+        )
+        parser.add_argument("--database", default=None, help=_("Database alias (default: the router's)."))
+        parser.add_argument("--dry-run", action="store_true", help=_("Only count the events to delete."))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["older_than"]:
+            try:
+                age = parse_age(options["older_than"])
+            except ValueError:
+                raise CommandError(
+                    _("--older-than must look like 30d, 12h, 2w or 90m, not %(value)r.")
+                    % {"value": options["older_than"]}
+                ) from None
+        elif app_settings.EVENT_RETENTION_DAYS is not None:
+            age = timedelta(days=app_settings.EVENT_RETENTION_DAYS)
+        else:
+            raise CommandError(_("Give --older-than, or set POSTMARK_EVENT_RETENTION_DAYS in settings.py."))
+        if options["batch_size"] < 1:
+            raise CommandError(_("--batch-size must be at least 1."))
+        cutoff = timezone.now() - age
+        using = options["database"] or router.db_for_write(WebhookEvent)
+        if options["dry_run"]:
+            count = WebhookEvent.objects.using(using).filter(received_at__lt=cutoff).count()
+            self.stdout.write(
+                _("%(count)d webhook events received before %(cutoff)s would be deleted.")
+                % {"count": count, "cutoff": cutoff.isoformat()}
+            )
+            return
+        deleted = prune_events(cutoff, options["batch_size"], options["pause"], using)
+        self.stdout.write(
+            _("Deleted %(count)d webhook events received before %(cutoff)s.")
+            % {"count": deleted, "cutoff": cutoff.isoformat()}
+        )
