@@ -10,23 +10,18 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
-from . import admin_actions, admin_status
+from . import admin_actions, admin_status, settings_page
 from .conf import effective_config
-from .forms import SecretInput, TestEmailForm, WebhookStreamForm
+from .forms import SecretInput
 
-#: The permission every button that talks to Postmark needs.
-API_PERMISSION = "postmark_admin.use_postmark_api"
-
-
-def has_api_permission(request: HttpRequest) -> bool:
-    """Whether the user may send test emails and call Postmark from the admin."""
-    return request.user.is_active and request.user.has_perm(API_PERMISSION)
+# The panels' data and the actions are shared with the Wagtail admin (postmark_admin.settings_page).
+API_PERMISSION = settings_page.API_PERMISSION
+has_api_permission = settings_page.has_api_permission
 
 
 class PostmarkSettingsAdmin(SingletonModelAdmin):
@@ -84,26 +79,11 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
             )
         can_use_api = has_api_permission(request)
         context = {
-            "config_rows": admin_status.config_rows(config),
-            "webhook_urls": admin_status.webhook_urls(request),
-            "webhook_username": admin_status.webhook_username(config),
-            "event_counts": admin_status.recent_event_counts(timezone.now()),
+            **settings_page.page_context(request, config, can_use_api),
             "events_changelist_url": self._events_changelist_url(),
-            "can_use_api": can_use_api,
             **(extra_context or {}),
         }
         if can_use_api:
-            context["test_email_form"] = TestEmailForm(
-                initial={
-                    "recipient": getattr(request.user, "email", ""),
-                    "subject": gettext("Postmark test email"),
-                    "message_stream": "",
-                },
-                auto_id="id_test_%s",
-            )
-            context["webhook_form"] = WebhookStreamForm(
-                initial={"message_stream": config.message_stream}, auto_id="id_webhook_%s"
-            )
             context["action_urls"] = {name: reverse(self._url_name(name)) for name, _view in self._actions()}
         return super().change_view(request, object_id, form_url=form_url, extra_context=context)
 
@@ -121,10 +101,8 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
 
     def _actions(self) -> list[tuple[str, Callable[[HttpRequest], admin_actions.Outcome]]]:
         return [
-            ("test_email", self._send_test_email),
-            ("verify_token", lambda request: admin_actions.verify_server_token()),
-            ("configure_webhook", self._configure_webhook),
-            ("delivery_stats", lambda request: admin_actions.delivery_stats()),
+            (name, lambda request, name=name: settings_page.run_action(name, request))
+            for name in settings_page.ACTION_NAMES
         ]
 
     def _url_name(self, action: str) -> str:
@@ -154,29 +132,3 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
             )
 
         return view
-
-    def _send_test_email(self, request: HttpRequest) -> admin_actions.Outcome:
-        form = TestEmailForm(request.POST)
-        if not form.is_valid():
-            return admin_actions.Outcome(False, _form_errors(gettext("The test email was not sent."), form))
-        return admin_actions.send_test_email(
-            form.cleaned_data["recipient"], form.cleaned_data["subject"], form.cleaned_data["message_stream"]
-        )
-
-    def _configure_webhook(self, request: HttpRequest) -> admin_actions.Outcome:
-        form = WebhookStreamForm(request.POST)
-        if not form.is_valid():
-            return admin_actions.Outcome(
-                False, _form_errors(gettext("The webhook was not configured."), form)
-            )
-        return admin_actions.configure_webhook(
-            admin_status.tracking_url(request), form.cleaned_data["message_stream"]
-        )
-
-
-def _form_errors(lead: str, form: Any) -> str:
-    problems = [
-        f"{form.fields[name].label}: {' '.join(str(error) for error in errors)}"
-        for name, errors in form.errors.items()
-    ]
-    return f"{lead} {' '.join(problems)}"

@@ -1,0 +1,100 @@
+"""What the Postmark settings page shows and does, shared by the Django admin and the Wagtail admin.
+
+Each admin only adds its own request handling (URLs, permission checks, templates, messages):
+the panel data and the four actions (send test email, verify token, configure webhook, delivery
+stats) come from here, so both admins behave the same. Nothing here renders HTML or shows a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from . import admin_actions, admin_status
+from .conf import EffectiveConfig
+from .forms import TestEmailForm, WebhookStreamForm
+
+#: The permission every button that talks to Postmark needs.
+API_PERMISSION = "postmark_admin.use_postmark_api"
+
+#: The actions, in the order the page shows them; each name is also a URL name suffix.
+ACTION_NAMES = ("test_email", "verify_token", "configure_webhook", "delivery_stats")
+
+
+def has_api_permission(request: HttpRequest) -> bool:
+    """Whether the user may send test emails and call Postmark from an admin."""
+    return request.user.is_active and request.user.has_perm(API_PERMISSION)
+
+
+def page_context(request: HttpRequest, config: EffectiveConfig, can_use_api: bool) -> dict[str, Any]:
+    """The panels' data: effective configuration, webhook URLs, the 24h summary and, if allowed, the action forms.
+
+    The caller adds ``action_urls`` (and anything admin-specific) when ``can_use_api`` is true.
+    """
+    context: dict[str, Any] = {
+        "config_rows": admin_status.config_rows(config),
+        "webhook_urls": admin_status.webhook_urls(request),
+        "webhook_username": admin_status.webhook_username(config),
+        "event_counts": admin_status.recent_event_counts(timezone.now()),
+        "can_use_api": can_use_api,
+    }
+    if can_use_api:
+        context["test_email_form"] = TestEmailForm(
+            initial={
+                "recipient": getattr(request.user, "email", ""),
+                "subject": gettext("Postmark test email"),
+                "message_stream": "",
+            },
+            auto_id="id_test_%s",
+        )
+        context["webhook_form"] = WebhookStreamForm(
+            initial={"message_stream": config.message_stream}, auto_id="id_webhook_%s"
+        )
+    return context
+
+
+def form_errors(lead: str, form: Any) -> str:
+    """``lead`` followed by each invalid field's label and errors, as one sentence for a message."""
+    problems = [
+        f"{form.fields[name].label}: {' '.join(str(error) for error in errors)}"
+        for name, errors in form.errors.items()
+    ]
+    return f"{lead} {' '.join(problems)}"
+
+
+def send_test_email(request: HttpRequest) -> admin_actions.Outcome:
+    """The "Send test email" button: validate the posted form, then send."""
+    form = TestEmailForm(request.POST)
+    if not form.is_valid():
+        return admin_actions.Outcome(False, form_errors(gettext("The test email was not sent."), form))
+    return admin_actions.send_test_email(
+        form.cleaned_data["recipient"], form.cleaned_data["subject"], form.cleaned_data["message_stream"]
+    )
+
+
+def configure_webhook(request: HttpRequest) -> admin_actions.Outcome:
+    """The "Configure webhook" button: validate the posted stream, then create or update the webhook."""
+    form = WebhookStreamForm(request.POST)
+    if not form.is_valid():
+        return admin_actions.Outcome(False, form_errors(gettext("The webhook was not configured."), form))
+    return admin_actions.configure_webhook(
+        admin_status.tracking_url(request), form.cleaned_data["message_stream"]
+    )
+
+
+#: Action name -> what it does with the POST request.
+ACTIONS: Mapping[str, Callable[[HttpRequest], admin_actions.Outcome]] = {
+    "test_email": send_test_email,
+    "verify_token": lambda request: admin_actions.verify_server_token(),
+    "configure_webhook": configure_webhook,
+    "delivery_stats": lambda request: admin_actions.delivery_stats(),
+}
+
+
+def run_action(name: str, request: HttpRequest) -> admin_actions.Outcome:
+    """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked."""
+    return ACTIONS[name](request)
