@@ -36,6 +36,8 @@ def send_event_signal(event: WebhookEvent) -> None:
 
     if event.event_type == EventType.INBOUND:
         signal, name = inbound, "inbound"
+        if not signal.has_listeners(WebhookEvent):
+            return  # nobody listens: do not parse the mail
         try:
             extra = {"message": event.inbound_message}
         except Exception:
