@@ -109,9 +109,12 @@ class EventChangeList(ChangeList):
 
     def _has_rows_between(self, start: date, end: date) -> bool:
         field = self.date_hierarchy
-        return self.queryset.filter(
+        in_range = self.queryset.filter(
             **{f"{field}__gte": _local_midnight(start), f"{field}__lt": _local_midnight(end)}
-        ).exists()
+        )
+        # ORDER BY makes PostgreSQL walk the date index; with a bare EXISTS it may pick a
+        # sequential scan that reads most of the table before reaching recent rows.
+        return in_range.order_by(field).values_list(field, flat=True).first() is not None
 
     def _edge(self, descending: bool) -> datetime | None:
         # Two ORDER BY ... LIMIT 1 queries: SQLite cannot use an index for MIN() and MAX() together.
