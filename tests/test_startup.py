@@ -30,7 +30,8 @@ def test_setup_and_import_without_a_database():
         django.setup()
         import postmark_admin
         for module in pkgutil.walk_packages(postmark_admin.__path__, "postmark_admin."):
-            if ".sandbox" in module.name or module.name.endswith(("wagtail_hooks", "pytest_plugin")):
+            # Wagtail is optional; the sandbox is not part of the site's request path.
+            if ".sandbox" in module.name or ".wagtail" in module.name:
                 continue
             importlib.import_module(module.name)
         from django.core.management import call_command
