@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -76,3 +77,18 @@ if django.VERSION >= (6, 1):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SILENCED_SYSTEM_CHECKS = ["postmark_admin.W001"]
+
+# The Wagtail admin (issue 6): only when Wagtail is installed, so the suite also runs without it.
+if importlib.util.find_spec("wagtail") is not None:
+    INSTALLED_APPS += [
+        "wagtail.users",
+        "wagtail.documents",
+        "wagtail.images",
+        "wagtail.admin",
+        "wagtail",
+        "modelcluster",
+        "taggit",
+    ]
+    ROOT_URLCONF = "tests.urls_wagtail"
+    WAGTAIL_SITE_NAME = "django-postmark-admin tests"
+    WAGTAILADMIN_BASE_URL = "http://testserver"

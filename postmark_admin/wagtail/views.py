@@ -1,0 +1,177 @@
+"""The Wagtail admin's Postmark views: the settings page, its action buttons, and the read-only events.
+
+The settings page is Wagtail's generic edit view bound to the django-solo row; what it shows
+besides the form, and what the buttons do, comes from :mod:`postmark_admin.settings_page`, which
+the Django admin uses too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+from django.views.defaults import permission_denied
+from django.views.generic import View
+from wagtail.admin import messages
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.views import generic
+
+from .. import admin_status, settings_page
+from ..admin_events import CappedCountPaginator, search_filter
+from ..conf import effective_config
+from ..forms import SecretInput
+from ..models import PostmarkSettings
+from .permissions import events_policy, settings_policy
+
+#: The settings viewset's URL namespace (see :class:`~postmark_admin.wagtail.viewsets.PostmarkSettingsViewSet`).
+SETTINGS_NAMESPACE = "postmark_admin_settings"
+#: The events viewset's URL namespace.
+EVENTS_NAMESPACE = "postmark_admin_events"
+
+
+class ForbiddenMixin:
+    """Answer a refused permission with HTTP 403.
+
+    Wagtail's admin turns PermissionDenied into a redirect to its dashboard; a refusal here is a
+    real 403 so that scripts, tests and the browser all see the same thing.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        except PermissionDenied as error:
+            return permission_denied(request, error)
+
+
+def settings_url(name: str = "edit") -> str:
+    return reverse(f"{SETTINGS_NAMESPACE}:{name}")
+
+
+def settings_panel() -> ObjectList:
+    """The same fields, in the same groups, as the Django admin's settings page."""
+    return ObjectList(
+        [
+            MultiFieldPanel(
+                ["server_token", "api_url", "message_stream", "default_from_email", "timeout"],
+                heading=_("Sending"),
+            ),
+            MultiFieldPanel(
+                ["webhook_username", "webhook_password"],
+                heading=_("Webhooks"),
+                help_text=_(
+                    "The HTTP basic auth credentials Postmark must send to this site's webhook URLs."
+                ),
+            ),
+            MultiFieldPanel([FieldPanel("ignore_unsupported_features")], heading=_("Compatibility")),
+        ]
+    )
+
+
+class SettingsEditView(ForbiddenMixin, generic.EditView):
+    """Edit the Postmark settings row; secrets are write-only (see :class:`~postmark_admin.forms.SecretInput`)."""
+
+    model = PostmarkSettings
+    permission_policy = settings_policy
+    permission_required = "change"
+    template_name = "postmark_admin/wagtail/settings_edit.html"
+    header_icon = "mail"
+    page_title = _("Postmark settings")
+    success_message = _("The Postmark settings were saved.")
+    error_message = _("The Postmark settings could not be saved due to errors.")
+
+    def get_object(self, queryset: QuerySet | None = None) -> PostmarkSettings:
+        return PostmarkSettings.get_solo()
+
+    def get_panel(self) -> Any:
+        return settings_panel().bind_to_model(PostmarkSettings)
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        config = effective_config()
+        for name, field in form.fields.items():
+            if isinstance(field.widget, SecretInput):
+                field.widget.effective_note = admin_status.secret_source_note(config, name)
+        return form
+
+    def get_page_subtitle(self) -> str:
+        return str(self.page_title)
+
+    def get_edit_url(self) -> str:
+        return settings_url()
+
+    def get_success_url(self) -> str:
+        return settings_url()
+
+    def get_success_buttons(self) -> None:
+        return None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        can_use_api = settings_page.has_api_permission(self.request)
+        context.update(settings_page.page_context(self.request, effective_config(), can_use_api))
+        if events_policy.user_has_permission(self.request.user, "view"):
+            context["events_index_url"] = reverse(f"{EVENTS_NAMESPACE}:index")
+        if can_use_api:
+            context["action_urls"] = {name: settings_url(name) for name in settings_page.ACTION_NAMES}
+        return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class SettingsActionView(ForbiddenMixin, View):
+    """One of the settings page's Postmark buttons: run it, report in a message, return to the page."""
+
+    action: str = ""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not (
+            settings_policy.user_has_permission(request.user, "change")
+            and settings_page.has_api_permission(request)
+        ):
+            raise PermissionDenied
+        outcome = settings_page.run_action(self.action, request)
+        (messages.success if outcome.ok else messages.error)(request, outcome.message)
+        return HttpResponseRedirect(settings_url())
+
+
+# -- the events ------------------------------------------------------------------------------------
+
+
+class EventIndexView(ForbiddenMixin, generic.IndexView):
+    """Newest first, index-friendly search (as in the Django admin), and no full ``COUNT(*)``."""
+
+    default_ordering = "-received_at"
+    paginator_class = CappedCountPaginator
+    paginate_by = 100
+
+    def search_queryset(self, queryset: QuerySet) -> QuerySet:
+        if not self.is_searching:
+            return queryset
+        return queryset.filter(search_filter(self.search_query))
+
+
+def _pretty_json(value: Any) -> str:
+    return format_html(
+        '<pre class="postmark-payload">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str),
+    )
+
+
+class EventInspectView(ForbiddenMixin, generic.InspectView):
+    """Every stored field of one event, with the metadata and Postmark's payload as indented JSON."""
+
+    def get_metadata_display_value(self) -> str:
+        return _pretty_json(self.object.metadata) if self.object.metadata else "-"
+
+    def get_payload_display_value(self) -> str:
+        return _pretty_json(self.object.payload)
+
+    def get_event_type_display_value(self) -> str:
+        return admin_status.event_type_label(self.object.event_type)

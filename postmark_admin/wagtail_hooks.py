@@ -1,0 +1,27 @@
+"""Wagtail's hooks: the Postmark settings (Settings menu), its actions, and the events viewer.
+
+Wagtail imports this module itself when ``wagtail`` is in INSTALLED_APPS; nothing else in
+postmark_admin imports Wagtail. See docs/wagtail.rst.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wagtail import hooks
+
+from .wagtail import permissions
+from .wagtail.viewsets import PostmarkSettingsViewSet, WebhookEventViewSet
+
+# Wagtail 8.0 refuses a custom policy once a view has asked for the model's default one: register first.
+permissions.register_policies()
+
+
+@hooks.register("register_admin_viewset")
+def register_viewsets() -> list[Any]:
+    return [PostmarkSettingsViewSet(), WebhookEventViewSet()]
+
+
+@hooks.register("register_permissions")
+def register_permissions() -> Any:
+    return permissions.permissions_to_register()

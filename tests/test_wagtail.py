@@ -1,0 +1,334 @@
+"""The Wagtail admin: settings page, Postmark actions, events viewer and permissions (needs Wagtail).
+
+The sandbox is configured as an admin would do it, in the settings row; the action logic itself is
+shared with the Django admin (postmark_admin.settings_page) and tested there in more depth.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip(
+    "wagtail", reason="Wagtail is not installed (pip install 'django-postmark-admin[wagtail]')"
+)
+
+from django.contrib.messages import get_messages
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from postmark_admin.models import PostmarkSettings, WebhookEvent
+from postmark_admin.sandbox import Sandbox
+from postmark_admin.settings_page import ACTION_NAMES
+
+from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+
+pytestmark = pytest.mark.usefixtures("clean_postmark_env")
+
+ACCESS = "wagtailadmin.access_admin"
+CHANGE = "postmark_admin.change_postmarksettings"
+API = "postmark_admin.use_postmark_api"
+VIEW_EVENTS = "postmark_admin.view_webhookevent"
+SETTINGS_URL = "postmark_admin_settings:edit"
+EVENTS_URL = "postmark_admin_events:index"
+
+
+def form_data(**changes):
+    data = {
+        "server_token": "",
+        "api_url": "",
+        "message_stream": "",
+        "default_from_email": "",
+        "timeout": "",
+        "webhook_username": "",
+        "webhook_password": "",
+        "ignore_unsupported_features": "",
+    }
+    data.update(changes)
+    return data
+
+
+def messages_of(response):
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def login(client, staff_factory, *perms, name="editor"):
+    client.force_login(staff_factory(name, ACCESS, *perms))
+    return client
+
+
+@pytest.fixture
+def sandbox(db):
+    with Sandbox(token=ADMIN_TEST_TOKEN, inactive=["gone@example.com"]) as running:
+        PostmarkSettings.objects.create(
+            server_token=ADMIN_TEST_TOKEN,
+            api_url=running.url,
+            default_from_email="Wagtail Tests <sender@example.com>",
+            webhook_username="hookuser",
+            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
+            timeout=5,
+        )
+        yield running
+
+
+@pytest.fixture
+def operator(client, staff_factory):
+    """May edit the settings and use the Postmark buttons, and see the events."""
+    return login(client, staff_factory, CHANGE, API, VIEW_EVENTS, name="operator")
+
+
+# -- the settings page -----------------------------------------------------------------------------
+
+
+def test_menu_entries_and_settings_page(operator, sandbox, assert_no_secrets):
+    home = operator.get(reverse("wagtailadmin_home")).content.decode()
+    assert reverse(SETTINGS_URL) in home
+    assert reverse(EVENTS_URL) in home
+
+    response = operator.get(reverse(SETTINGS_URL))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert_no_secrets(html)
+    # Wagtail's own edit template, the same fields, and the shared panels.
+    assert 'id="w-editor-form"' in html
+    for field in ["server_token", "api_url", "message_stream", "webhook_username", "webhook_password"]:
+        assert f'name="{field}"' in html
+    assert "A value is stored here. Leave blank to keep it." in html
+    assert 'id="postmark-effective-config"' in html
+    assert "postmark-config-server_token" in html
+    assert sandbox.url in html
+    assert f'value="http://testserver{reverse("postmark_admin:tracking")}"' in html
+    for name in ACTION_NAMES:
+        assert reverse(f"postmark_admin_settings:{name}") in html
+
+
+def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, assert_no_secrets):
+    response = operator.post(
+        reverse(SETTINGS_URL),
+        form_data(
+            server_token=ADMIN_TEST_TOKEN,
+            api_url="http://127.0.0.1:9/",
+            message_stream="broadcasts",
+            webhook_username="hook",
+            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
+            timeout="12.5",
+            ignore_unsupported_features="True",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    row = PostmarkSettings.get_solo()
+    assert row.server_token.reveal() == ADMIN_TEST_TOKEN
+    assert row.webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+    assert (row.api_url, row.message_stream, row.timeout, row.ignore_unsupported_features) == (
+        "http://127.0.0.1:9/",
+        "broadcasts",
+        12.5,
+        True,
+    )
+    assert_no_secrets(operator.get(reverse(SETTINGS_URL)).content)
+
+    # Blank secret inputs keep the stored values; the clear box empties one.
+    operator.post(
+        reverse(SETTINGS_URL), form_data(api_url="http://127.0.0.1:9/", webhook_password_clear="on")
+    )
+    row = PostmarkSettings.get_solo()
+    assert row.server_token.reveal() == ADMIN_TEST_TOKEN
+    assert not row.webhook_password
+
+
+def test_invalid_form_does_not_echo_the_typed_secret(operator, db, assert_no_secrets):
+    response = operator.post(reverse(SETTINGS_URL), form_data(server_token=ADMIN_TEST_TOKEN, api_url="nope"))
+    assert response.status_code == 200
+    assert "Enter a valid URL." in response.content.decode()
+    assert_no_secrets(response.content)
+    assert not PostmarkSettings.get_solo().server_token
+
+
+# -- the actions -----------------------------------------------------------------------------------
+
+
+def post_action(client, name, data=None):
+    response = client.post(reverse(f"postmark_admin_settings:{name}"), data or {}, follow=True)
+    assert response.redirect_chain == [(reverse(SETTINGS_URL), 302)]
+    return messages_of(response)
+
+
+def test_verify_token(operator, sandbox, assert_no_secrets):
+    [(level, text)] = post_action(operator, "verify_token")
+    assert level == "success" and "Postmark sandbox" in text
+    assert_no_secrets(text)
+
+
+def test_delivery_stats(operator, sandbox):
+    [(level, text)] = post_action(operator, "delivery_stats")
+    assert level == "success" and text.startswith("Delivery stats:")
+
+
+def test_send_test_email(operator, sandbox, assert_no_secrets):
+    [(level, text)] = post_action(
+        operator, "test_email", {"recipient": "jane@example.com", "subject": "Hello", "message_stream": ""}
+    )
+    assert level == "success", text
+    [message] = sandbox.messages
+    assert (message["To"], message["Subject"]) == ("jane@example.com", "Hello")
+    assert "MessageID is " in text and "MessageID is ?" not in text
+    assert_no_secrets(text)
+
+
+def test_send_test_email_form_errors(operator, sandbox):
+    [(level, text)] = post_action(operator, "test_email", {"recipient": "not-an-address", "subject": "x"})
+    assert level == "error" and text.startswith("The test email was not sent.")
+    assert sandbox.messages == []
+
+
+def test_configure_webhook(operator, sandbox, assert_no_secrets):
+    [(level, text)] = post_action(operator, "configure_webhook", {"message_stream": "outbound"})
+    assert level == "success" and text.startswith("Created webhook"), text
+    [(level, text)] = post_action(operator, "configure_webhook", {"message_stream": "outbound"})
+    assert level == "success" and text.startswith("Updated webhook"), text
+    assert_no_secrets(text)
+
+
+@pytest.mark.parametrize("name", ACTION_NAMES)
+def test_actions_are_post_only(operator, sandbox, name):
+    assert operator.get(reverse(f"postmark_admin_settings:{name}")).status_code == 405
+
+
+# -- permissions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("perms", "settings_status", "actions_status", "events_status"),
+    [
+        pytest.param((), 403, 403, 403, id="no-postmark-permission"),
+        pytest.param((CHANGE,), 200, 403, 403, id="settings-only"),
+        pytest.param((API,), 403, 403, 403, id="api-without-settings"),
+        pytest.param((VIEW_EVENTS,), 403, 403, 200, id="events-only"),
+    ],
+)
+def test_permissions(client, staff_factory, sandbox, perms, settings_status, actions_status, events_status):
+    login(client, staff_factory, *perms)
+    home = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert (reverse(SETTINGS_URL) in home) == (settings_status == 200)
+    assert (reverse(EVENTS_URL) in home) == (events_status == 200)
+
+    page = client.get(reverse(SETTINGS_URL))
+    assert page.status_code == settings_status
+    if settings_status == 200:
+        # Without the API permission the page shows no Postmark buttons.
+        assert 'id="postmark-actions"' not in page.content.decode()
+    for name in ACTION_NAMES:
+        assert client.post(reverse(f"postmark_admin_settings:{name}")).status_code == actions_status
+    assert sandbox.requests == []
+    assert client.get(reverse(EVENTS_URL)).status_code == events_status
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client, sandbox):
+    for url in [reverse(SETTINGS_URL), reverse(EVENTS_URL), reverse("postmark_admin_settings:verify_token")]:
+        response = client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_group_editor_offers_the_postmark_permissions(client, staff_factory, db):
+    client.force_login(staff_factory("root", superuser=True))
+    html = client.get(reverse("wagtailusers_groups:add")).content.decode()
+    from django.contrib.auth.models import Permission
+
+    for codename in ["change_postmarksettings", "use_postmark_api", "view_webhookevent"]:
+        permission = Permission.objects.get(content_type__app_label="postmark_admin", codename=codename)
+        assert f'value="{permission.pk}"' in html, codename
+    for codename in ["add_webhookevent", "change_webhookevent", "delete_webhookevent"]:
+        permission = Permission.objects.get(content_type__app_label="postmark_admin", codename=codename)
+        assert f'value="{permission.pk}"' not in html, codename
+
+
+def test_permissions_granted_through_a_wagtail_group(client, django_user_model, sandbox):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Postmark operators")
+    for perm in [ACCESS, CHANGE, API]:
+        app_label, codename = perm.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user = django_user_model.objects.create_user("member", password="pw")
+    user.groups.add(group)
+    client.force_login(user)
+    assert client.get(reverse(SETTINGS_URL)).status_code == 200
+    [(level, _text)] = post_action(client, "verify_token")
+    assert level == "success"
+
+
+# -- the events viewer -----------------------------------------------------------------------------
+
+
+def make_event(number, **fields):
+    defaults = {
+        "dedupe_key": f"key-{number}",
+        "event_type": "delivered",
+        "record_type": "Delivery",
+        "recipient": f"user{number}@example.com",
+        "message_id": f"message-{number}",
+        "message_stream": "outbound",
+        "payload": {"RecordType": "Delivery", "Recipient": f"user{number}@example.com"},
+    }
+    return WebhookEvent.objects.create(**{**defaults, **fields})
+
+
+@pytest.fixture
+def events(db):
+    return [
+        make_event(1),
+        make_event(2, event_type="bounced", record_type="Bounce", tag="welcome", metadata={"order": "42"}),
+        make_event(3, message_stream="broadcast", received_at=timezone.now() - timezone.timedelta(days=3)),
+    ]
+
+
+def listed(client, **params):
+    response = client.get(reverse(EVENTS_URL), params)
+    assert response.status_code == 200
+    html = response.content.decode()
+    return {event.recipient for event in WebhookEvent.objects.all() if event.recipient in html}
+
+
+def test_events_listing_filters_and_search(operator, events):
+    assert listed(operator) == {"user1@example.com", "user2@example.com", "user3@example.com"}
+    assert listed(operator, event_type="bounced") == {"user2@example.com"}
+    assert listed(operator, record_type="Delivery") == {"user1@example.com", "user3@example.com"}
+    assert listed(operator, message_stream="broadcast") == {"user3@example.com"}
+    # Exact recipient, message ID or tag, or a recipient prefix: the same search as the Django admin.
+    assert listed(operator, q="user1@example.com") == {"user1@example.com"}
+    assert listed(operator, q="message-3") == {"user3@example.com"}
+    assert listed(operator, q="welcome") == {"user2@example.com"}
+    assert listed(operator, q="user*") == {"user1@example.com", "user2@example.com", "user3@example.com"}
+    response = operator.get(reverse("postmark_admin_events:index_results"), {"q": "user2@example.com"})
+    assert response.status_code == 200 and "user2@example.com" in response.content.decode()
+
+
+def test_events_inspect_view_shows_the_payload(operator, events):
+    event = events[1]
+    response = operator.get(reverse("postmark_admin_events:inspect", args=[event.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "user2@example.com" in html and "Bounce" in html
+    assert "&quot;order&quot;: &quot;42&quot;" in html
+    assert 'class="postmark-payload"' in html
+
+
+def test_events_cannot_be_added_edited_or_deleted(client, staff_factory, events):
+    # Even a superuser finds no add, edit or delete URL, and no button leading to one.
+    client.force_login(staff_factory("root", superuser=True))
+    for name, args in [("add", []), ("edit", [events[0].pk]), ("delete", [events[0].pk])]:
+        with pytest.raises(NoReverseMatch):
+            reverse(f"postmark_admin_events:{name}", args=args)
+    html = client.get(reverse(EVENTS_URL)).content.decode()
+    assert "/postmark/events/new/" not in html and "/postmark/events/edit/" not in html
+    inspect = client.get(reverse("postmark_admin_events:inspect", args=[events[0].pk])).content.decode()
+    assert "/postmark/events/delete/" not in inspect
+
+
+def test_events_listing_query_count_does_not_grow_with_rows(operator, events, django_assert_max_num_queries):
+    with django_assert_max_num_queries(30) as captured:
+        operator.get(reverse(EVENTS_URL))
+    few = len(captured.captured_queries)
+    for number in range(4, 40):
+        make_event(number)
+    with django_assert_max_num_queries(few):
+        operator.get(reverse(EVENTS_URL))
