@@ -5,6 +5,7 @@
     python3 scripts/test.py --django 5.2         # pin Django 5.2.x
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test python3 scripts/test.py
     python3 scripts/test.py -- -k webhook -x     # anything after -- goes to pytest
+    python3 scripts/test.py --no-wagtail         # without the [wagtail] extra (installed by default)
 
 Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing and this runs as root with
 apt-get available, it is installed; otherwise those tests are skipped with a reason.
@@ -47,13 +48,29 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--django", choices=sorted(DJANGO_SERIES), help="Django series to test against")
+    parser.add_argument(
+        "--no-wagtail",
+        action="store_true",
+        help="test without the [wagtail] extra (checks nothing imports it)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (put them after --)")
     options = parser.parse_args()
 
     version = f"py{sys.version_info.major}.{sys.version_info.minor}"
     django = DJANGO_SERIES.get(options.django or "", "")
-    name = "-".join(filter(None, ["test", version, options.django and f"django{options.django}"]))
-    python = ensure_venv(name, ["-e.[dev]", *([django] if django else [])])
+    extras = "dev" if options.no_wagtail else "dev,wagtail"
+    name = "-".join(
+        filter(
+            None,
+            [
+                "test",
+                version,
+                options.django and f"django{options.django}",
+                options.no_wagtail and "nowagtail",
+            ],
+        )
+    )
+    python = ensure_venv(name, [f"-e.[{extras}]", *([django] if django else [])])
     ensure_chromium()
     return run(python, "-m", "pytest", *options.pytest_args)
 
