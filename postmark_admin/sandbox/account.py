@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .outcomes import TRIGGER_DEFAULTS
 from .records import ReceivedRequest
 from .server import Answer
 from .validation import invalid
@@ -23,22 +24,39 @@ STREAM_NAMES = {
 MAX_BOUNCE_COUNT = 500
 MAX_BOUNCE_WINDOW = 10_000
 
-#: Every trigger a webhook has, with its default settings (all off).
-TRIGGER_DEFAULTS: dict[str, dict[str, bool]] = {
-    "Open": {"Enabled": False, "PostFirstOpenOnly": False},
-    "Click": {"Enabled": False},
-    "Delivery": {"Enabled": False},
-    "Bounce": {"Enabled": False, "IncludeContent": False},
-    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
-    "SubscriptionChange": {"Enabled": False},
-}
-
-
 # -- /server, /deliverystats, /message-streams ---------------------------------------------------
 
 
+def server_info(sandbox: Sandbox) -> dict[str, Any]:
+    """``GET /server``'s answer."""
+    return {
+        "ID": sandbox.server_id,
+        "Name": sandbox.server_name,
+        "ApiTokens": [sandbox.token],
+        "Color": "Purple",
+        "SmtpApiActivated": True,
+        "RawEmailEnabled": False,
+        "DeliveryType": "Sandbox",
+        "ServerLink": sandbox.url,
+        "InboundAddress": f"inbound-{sandbox.server_id}@inbound.postmarkapp.com",
+        "InboundHookUrl": "",
+        "BounceHookUrl": "",
+        "OpenHookUrl": "",
+        "DeliveryHookUrl": "",
+        "ClickHookUrl": "",
+        "PostFirstOpenOnly": False,
+        "InboundDomain": "",
+        "InboundHash": f"sandbox{sandbox.server_id}",
+        "InboundSpamThreshold": 0,
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "IncludeBounceContentInHook": False,
+        "EnableSmtpApiErrorHooks": False,
+    }
+
+
 def server(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
-    return Answer(200, sandbox._server_info())
+    return Answer(200, server_info(sandbox))
 
 
 def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:

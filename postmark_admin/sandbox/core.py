@@ -10,19 +10,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import page, payloads, routes
-from .records import ReceivedRequest, WebhookPost, utc_now
+from . import outcomes, page, routes
+from .outcomes import WEBHOOK_EVENTS
+from .records import ReceivedRequest, WebhookPost
 from .server import Answer, SandboxHTTPServer
 from .templates import DEFAULT_TEMPLATES, Template, coerce_templates
 from .validation import CheckedMessage
-from .webhook_sender import Delivery, WebhookSender
+from .webhook_sender import WebhookSender
 
 DEFAULT_STREAMS: dict[str, str] = {
     "outbound": "Transactional",
     "broadcast": "Broadcasts",
     "inbound": "Inbound",
 }
-WEBHOOK_EVENTS = ("Delivery", "Open", "Click", "Bounce", "SpamComplaint", "SubscriptionChange")
 DEFAULT_FAULT_MESSAGES = {
     429: "Rate limit exceeded.",
     500: "Internal server error.",
@@ -127,6 +127,7 @@ class Sandbox:
         self._bounces: list[dict[str, Any]] = []
         self._faults: list[_Fault] = []
         self._connections = 0
+        self._round_trips = 0
         self._next_webhook_id = 1
         self._next_bounce_id = 1
         self._server: SandboxHTTPServer | None = None
@@ -138,7 +139,7 @@ class Sandbox:
         if webhook_url is not None:
             for stream, kind in self.message_streams.items():
                 if kind != "Inbound":
-                    self._store_webhook(self._webhook_config(webhook_url, webhook_auth, events, stream))
+                    self._store_webhook(outcomes.webhook_config(webhook_url, webhook_auth, events, stream))
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -216,6 +217,13 @@ class Sandbox:
         """TCP connections accepted so far."""
         with self._lock:
             return self._connections
+
+    @property
+    def round_trips(self) -> int:
+        """Emulated network round trips so far: one per TCP connection accepted, one per TLS handshake,
+        one per API request answered. Each costs ``latency`` seconds."""
+        with self._lock:
+            return self._round_trips
 
     @property
     def webhooks(self) -> list[dict[str, Any]]:
@@ -313,6 +321,8 @@ class Sandbox:
             return self._connections
 
     def _round_trip(self) -> None:
+        with self._lock:
+            self._round_trips += 1
         latency = self.latency
         if latency > 0:
             time.sleep(latency)
@@ -335,92 +345,10 @@ class Sandbox:
     def _inactive_snapshot(self) -> set[str]:
         return {address.lower() for address in set(self.inactive)}
 
-    def _server_info(self) -> dict[str, Any]:
-        return {
-            "ID": self.server_id,
-            "Name": self.server_name,
-            "ApiTokens": [self.token],
-            "Color": "Purple",
-            "SmtpApiActivated": True,
-            "RawEmailEnabled": False,
-            "DeliveryType": "Sandbox",
-            "ServerLink": self.url,
-            "InboundAddress": f"inbound-{self.server_id}@inbound.postmarkapp.com",
-            "InboundHookUrl": "",
-            "BounceHookUrl": "",
-            "OpenHookUrl": "",
-            "DeliveryHookUrl": "",
-            "ClickHookUrl": "",
-            "PostFirstOpenOnly": False,
-            "InboundDomain": "",
-            "InboundHash": f"sandbox{self.server_id}",
-            "InboundSpamThreshold": 0,
-            "TrackOpens": False,
-            "TrackLinks": "None",
-            "IncludeBounceContentInHook": False,
-            "EnableSmtpApiErrorHooks": False,
-        }
-
     def _accept(
         self, message: Mapping[str, Any], checked: CheckedMessage, message_id: str, blocked: list[str]
     ) -> None:
-        """Store an accepted message, emulate what happens to each recipient, queue the webhooks."""
-        stored = copy.deepcopy(dict(message))
-        stored["MessageID"] = message_id
-        events: list[tuple[str, dict[str, Any], str | None]] = []  # (trigger, payload, bounce include flag)
-        now = utc_now()
-        with self._lock:
-            self._messages.append(stored)
-            for recipient in checked.recipients:
-                if recipient in blocked:
-                    continue
-                events.extend(self._recipient_events(checked, message_id, recipient, now))
-        self._post_events(checked.stream, events)
-
-    def _recipient_events(
-        self, checked: CheckedMessage, message_id: str, recipient: str, now: Any
-    ) -> list[tuple[str, dict[str, Any], str | None]]:
-        outcome = payloads.outcome_for(recipient)
-        events: list[tuple[str, dict[str, Any], str | None]] = []
-        args = (checked, message_id, recipient, self.server_id, now)
-        if outcome is None or outcome.delivered_first:
-            events.append(("Delivery", payloads.delivery(*args), None))
-        if outcome is None:
-            events.append(("Open", payloads.open_event(*args), None))
-            events.append(("Click", payloads.click(*args), None))
-            return events
-        record = payloads.bounce_record(*args, bounce_id=self._next_bounce_id, outcome=outcome)
-        self._next_bounce_id += 1
-        self._bounces.append(copy.deepcopy(record))
-        events.append((outcome.record_type, record, outcome.record_type))
-        if outcome.makes_inactive:
-            self.inactive.add(recipient)
-            events.append(
-                ("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type), None)
-            )
-        return events
-
-    def _post_events(self, stream: str, events: list[tuple[str, dict[str, Any], str | None]]) -> None:
-        with self._lock:
-            hooks = [hook for hook in self._webhooks if hook["MessageStream"] == stream]
-        for trigger, payload, bounce_kind in events:
-            for hook in hooks:
-                settings = hook["Triggers"].get(trigger, {})
-                if not settings.get("Enabled"):
-                    continue
-                body = payload
-                if bounce_kind is not None:
-                    outcome = payloads.OUTCOMES_BY_RECORD[payload["Type"]]
-                    body = payloads.bounce_webhook(payload, outcome, settings.get("IncludeContent", False))
-                auth = hook["HttpAuth"]
-                self._sender.submit(
-                    Delivery(
-                        url=hook["Url"],
-                        payload=copy.deepcopy(body),
-                        auth=(auth["Username"], auth["Password"]) if auth.get("Username") else None,
-                        headers=tuple((h["Name"], h["Value"]) for h in hook["HttpHeaders"]),
-                    )
-                )
+        outcomes.accept(self, message, checked, message_id, blocked)
 
     def _bounce_records(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -434,24 +362,6 @@ class Sandbox:
                     self.inactive.discard(record["Email"].lower())
                     return copy.deepcopy(record)
         raise KeyError(bounce_id)
-
-    @staticmethod
-    def _webhook_config(
-        url: str, auth: tuple[str, str] | None, events: Iterable[str], stream: str
-    ) -> dict[str, Any]:
-        from .account import TRIGGER_DEFAULTS
-
-        triggers = copy.deepcopy(TRIGGER_DEFAULTS)
-        for event in events:
-            triggers[event]["Enabled"] = True
-        username, password = auth if auth else ("", "")
-        return {
-            "Url": url,
-            "MessageStream": stream,
-            "HttpAuth": {"Username": username, "Password": password},
-            "HttpHeaders": [],
-            "Triggers": triggers,
-        }
 
     def _store_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -1,0 +1,120 @@
+"""What follows an accepted message: the emulated delivery, bounce or complaint for each recipient,
+the suppressions and bounce records that result, and the webhooks posted back."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import payloads
+from .records import utc_now
+from .validation import CheckedMessage
+from .webhook_sender import Delivery
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+#: Every trigger a webhook has, with its default settings (all off).
+TRIGGER_DEFAULTS: dict[str, dict[str, bool]] = {
+    "Open": {"Enabled": False, "PostFirstOpenOnly": False},
+    "Click": {"Enabled": False},
+    "Delivery": {"Enabled": False},
+    "Bounce": {"Enabled": False, "IncludeContent": False},
+    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+    "SubscriptionChange": {"Enabled": False},
+}
+WEBHOOK_EVENTS = tuple(TRIGGER_DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One webhook-worthy thing that happened: the trigger it belongs to and its payload."""
+
+    trigger: str
+    payload: dict[str, Any]
+    outcome: payloads.Outcome | None = None  # set for Bounce / SpamComplaint (IncludeContent applies)
+
+
+def webhook_config(
+    url: str, auth: tuple[str, str] | None, events: Iterable[str], stream: str
+) -> dict[str, Any]:
+    """A webhook configuration (without ID) posting ``events`` for ``stream``. Pure."""
+    triggers = copy.deepcopy(TRIGGER_DEFAULTS)
+    for event in events:
+        triggers[event]["Enabled"] = True
+    username, password = auth if auth else ("", "")
+    return {
+        "Url": url,
+        "MessageStream": stream,
+        "HttpAuth": {"Username": username, "Password": password},
+        "HttpHeaders": [],
+        "Triggers": triggers,
+    }
+
+
+def deliveries(hooks: Iterable[Mapping[str, Any]], stream: str, events: Iterable[Event]) -> list[Delivery]:
+    """The posts to make: each event to each webhook of ``stream`` whose trigger is enabled. Pure."""
+    hooks = [hook for hook in hooks if hook["MessageStream"] == stream]
+    result = []
+    for event in events:
+        for hook in hooks:
+            settings = hook["Triggers"].get(event.trigger, {})
+            if not settings.get("Enabled"):
+                continue
+            body = event.payload
+            if event.outcome is not None:
+                body = payloads.bounce_webhook(body, event.outcome, settings.get("IncludeContent", False))
+            auth = hook["HttpAuth"]
+            result.append(
+                Delivery(
+                    url=hook["Url"],
+                    payload=copy.deepcopy(body),
+                    auth=(auth["Username"], auth["Password"]) if auth.get("Username") else None,
+                    headers=tuple((header["Name"], header["Value"]) for header in hook["HttpHeaders"]),
+                )
+            )
+    return result
+
+
+def recipient_events(
+    sandbox: Sandbox, checked: CheckedMessage, message_id: str, recipient: str, now: dt.datetime
+) -> list[Event]:
+    """Emulate delivery to one recipient; record bounces and suppressions. Call with the lock held."""
+    outcome = payloads.outcome_for(recipient)
+    args = (checked, message_id, recipient, sandbox.server_id, now)
+    events = []
+    if outcome is None or outcome.delivered_first:
+        events.append(Event("Delivery", payloads.delivery(*args)))
+    if outcome is None:
+        events.append(Event("Open", payloads.open_event(*args)))
+        events.append(Event("Click", payloads.click(*args)))
+        return events
+    record = payloads.bounce_record(*args, bounce_id=sandbox._next_bounce_id, outcome=outcome)
+    sandbox._next_bounce_id += 1
+    sandbox._bounces.append(copy.deepcopy(record))
+    events.append(Event(outcome.record_type, record, outcome))
+    if outcome.makes_inactive:
+        sandbox.inactive.add(recipient)
+        events.append(Event("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type)))
+    return events
+
+
+def accept(
+    sandbox: Sandbox, message: Mapping[str, Any], checked: CheckedMessage, message_id: str, blocked: list[str]
+) -> None:
+    """Store an accepted message, emulate what happens to each recipient not ``blocked``, queue webhooks."""
+    stored = copy.deepcopy(dict(message))
+    stored["MessageID"] = message_id
+    now = utc_now()
+    events: list[Event] = []
+    with sandbox._lock:
+        sandbox._messages.append(stored)
+        for recipient in checked.recipients:
+            if recipient not in blocked:
+                events.extend(recipient_events(sandbox, checked, message_id, recipient, now))
+        hooks = copy.deepcopy(sandbox._webhooks)
+    for delivery in deliveries(hooks, checked.stream, events):
+        sandbox._sender.submit(delivery)
