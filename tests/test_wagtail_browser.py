@@ -1,0 +1,135 @@
+"""Wagtail's admin in a real Chromium: log in, change the token, send a test email, see its event.
+
+The sandbox posts its Delivery webhook back to the live server's tracking URL with the credentials
+stored in the settings row. Screenshots go to artifacts/screenshots/wagtail-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip(
+    "wagtail", reason="Wagtail is not installed (pip install 'django-postmark-admin[wagtail]')"
+)
+
+from django.urls import reverse
+
+from postmark_admin.models import PostmarkSettings, WebhookEvent
+from postmark_admin.sandbox import Sandbox
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+TOKEN = "wagtail-token-2f0e9d8c-7b6a-4958-8d7c-6b5a49382716"
+OLD_TOKEN = "wagtail-old-token-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+HOOK_PASSWORD = "wagtail-hook-password-R4t8Yp2Lq"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium is not installed at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # The live server's thread runs Django code from the test's event loop; allow it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"wagtail-{name}.png"), full_page=True)
+
+
+def no_secrets(page) -> None:
+    html = page.content()
+    for secret in (TOKEN, OLD_TOKEN, HOOK_PASSWORD):
+        assert secret not in html
+
+
+def test_wagtail_change_token_send_test_email_and_see_the_event(
+    live_server, browser, django_user_model, clean_postmark_env
+):
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "editor-password")
+    tracking_url = live_server.url + reverse("postmark_admin:tracking")
+    with Sandbox(token=TOKEN, webhook_url=tracking_url, webhook_auth=("hookuser", HOOK_PASSWORD)) as sandbox:
+        PostmarkSettings.objects.create(
+            server_token=OLD_TOKEN,
+            api_url=sandbox.url,
+            default_from_email="Wagtail Browser Test <sender@example.com>",
+            webhook_username="hookuser",
+            webhook_password=HOOK_PASSWORD,
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        settings_path = reverse("postmark_admin_settings:edit")
+        page.goto(f"{live_server.url}{reverse('wagtailadmin_login')}?next={settings_path}")
+        page.fill("#id_username", "editor")
+        page.fill("#id_password", "editor-password")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.wait_for_selector("#postmark-effective-config")
+        no_secrets(page)
+
+        # The entry sits in Wagtail's Settings menu.
+        page.click("button:has-text('Settings')")
+        assert page.locator(f"a[href='{settings_path}']").first.is_visible()
+        page.keyboard.press("Escape")
+
+        # Change the token; it is never shown back.
+        page.fill("input[name=server_token]", TOKEN)
+        with page.expect_navigation():
+            page.click("#w-editor-form button[type=submit]")
+        page.wait_for_selector(".messages .success")
+        assert PostmarkSettings.get_solo().server_token.reveal() == TOKEN
+        row = page.locator(".postmark-config-server_token")
+        assert "database" in row.inner_text()
+        no_secrets(page)
+        shot(page, "settings")
+
+        # Send a test email to the sandbox.
+        page.fill("#id_test_recipient", "someone@example.com")
+        page.fill("#id_test_subject", "Wagtail browser test")
+        with page.expect_navigation():
+            page.click("button[name=_send_test_email]")
+        page.wait_for_selector(".messages .success")
+        message = page.inner_text(".messages")
+        [sent] = sandbox.messages
+        assert "Test email sent to someone@example.com" in message and sent["MessageID"] in message, message
+        no_secrets(page)
+
+        # The sandbox posts the Delivery event back; it shows in the events viewer.
+        posts = sandbox.wait_for_webhooks(1, timeout=15)
+        assert posts[0].http_status == 200, posts
+        assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
+        page.goto(live_server.url + reverse("postmark_admin_events:index"))
+        assert "someone@example.com" in page.inner_text("main")
+        no_secrets(page)
+        shot(page, "events")
+
+        page.click("table.listing tbody tr td a")
+        page.wait_for_selector(".postmark-payload")
+        assert '"RecordType": "Delivery"' in page.inner_text(".postmark-payload >> nth=-1")
+        no_secrets(page)
+        shot(page, "event-inspect")
+        context.close()
