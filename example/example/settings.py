@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import django
@@ -71,3 +72,19 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = True
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Wagtail's admin at /cms/ beside Django's at /admin/, only when Wagtail is installed
+# (pip install "django-postmark-admin[wagtail]"): the demo runs without it too.
+WAGTAIL_INSTALLED = importlib.util.find_spec("wagtail") is not None
+if WAGTAIL_INSTALLED:
+    INSTALLED_APPS += [
+        "wagtail.users",
+        "wagtail.documents",
+        "wagtail.images",
+        "wagtail.admin",
+        "wagtail",
+        "modelcluster",
+        "taggit",
+    ]
+    WAGTAIL_SITE_NAME = "django-postmark-admin demo"
+    WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
