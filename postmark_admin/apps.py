@@ -8,13 +8,18 @@ class PostmarkAdminConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save
 
         from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import _bump_generation
         from .models import PostmarkSettings
-        from .settings_cache import row_changed
+        from .settings_cache import row_changed, settings_changed
 
         post_save.connect(row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_saved")
         post_delete.connect(
             row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_deleted"
         )
+        # Any setting may feed the configuration (override_settings in tests, mostly).
+        setting_changed.connect(_bump_generation, dispatch_uid="postmark_admin.config_generation")
+        setting_changed.connect(settings_changed, dispatch_uid="postmark_admin.settings_cache")

@@ -211,6 +211,12 @@ def _read_shared(cache: Any) -> RowSnapshot:
     return snapshot
 
 
+def settings_changed(setting: str = "", **kwargs: Any) -> None:
+    """setting_changed receiver: the cached row depends on the keys that decrypt it and on the cache."""
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "POSTMARK_CACHE"):
+        clear()
+
+
 def _publish() -> None:
     """Tell every process that the row changed (run after the save commits)."""
     cache = caches[cache_alias()]

@@ -49,6 +49,7 @@ class override_postmark_settings(TestContextDecorator):
 
     def enable(self) -> None:
         conf._overrides.append(self.fields)
+        conf._bump_generation()
 
     def disable(self) -> None:
         # Remove this very layer even if nested overrides are closed out of order.
@@ -56,3 +57,4 @@ class override_postmark_settings(TestContextDecorator):
             if conf._overrides[index] is self.fields:
                 del conf._overrides[index]
                 break
+        conf._bump_generation()

@@ -219,3 +219,20 @@ def test_repr_hides_secrets(settings, clean_postmark_env):
 @override_settings(POSTMARK_SERVER_TOKEN="from-override-settings")
 def test_override_settings_is_seen_live(clean_postmark_env):
     assert effective_config().require_server_token() == "from-override-settings"
+
+
+def test_repeated_reads_reuse_the_result_until_an_input_changes(clean_postmark_env, settings):
+    """The memo: the same object while nothing changed, a new one as soon as anything did."""
+    first = effective_config()
+    assert effective_config() is first
+    clean_postmark_env.setenv("POSTMARK_MESSAGE_STREAM", "from-env")
+    assert effective_config().message_stream == "from-env"
+    settings.POSTMARK_MESSAGE_STREAM = "from-settings"
+    assert effective_config().message_stream == "from-settings"
+    with override_postmark_settings(message_stream="from-override"):
+        assert effective_config().message_stream == "from-override"
+    assert effective_config().message_stream == "from-settings"
+    assert effective_config(message_stream="argument").message_stream == "argument"
+    assert effective_config().message_stream == "from-settings"
+    PostmarkSettings.objects.create(message_stream="from-db")
+    assert effective_config().message_stream == "from-db"
