@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bring up the demo site (example/) on SQLite, print the admin URL and login, and serve it.
+"""Bring up the demo site (example/) on SQLite with a local Postmark sandbox, print the login, serve it.
 
     python3 scripts/demo.py              # http://127.0.0.1:8000/admin/
     python3 scripts/demo.py --port 8100
@@ -17,7 +17,8 @@ from _bootstrap import ensure_venv, run
 
 
 def main() -> int:
-    python = ensure_venv(f"demo-py{sys.version_info.major}.{sys.version_info.minor}", ["-e."])
+    # With the wagtail extra, the demo serves both admins: Django's at /admin/, Wagtail's at /cms/.
+    python = ensure_venv(f"demo-py{sys.version_info.major}.{sys.version_info.minor}", ["-e.[wagtail]"])
     try:
         return run(python, "example/manage.py", "rundemo", *sys.argv[1:])
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import secrets
 import signal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -65,6 +66,8 @@ class Command(BaseCommand):
         out.write(self.style.SUCCESS("The django-postmark-admin demo is ready."))
         out.write(f"  Admin:             {base}/admin/")
         out.write(f"  Postmark settings: {base}/admin/postmark_admin/postmarksettings/")
+        if getattr(settings, "WAGTAIL_INSTALLED", False):
+            out.write(f"  Wagtail admin:     {base}/cms/  (Settings > Postmark, and Postmark events)")
         out.write(f"  Login:             {options['username']} / {password}")
         if sandbox is not None:
             out.write(f"  Postmark sandbox:  {sandbox.url}  (messages it received: {sandbox.url})")
