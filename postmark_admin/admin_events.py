@@ -17,6 +17,7 @@ import json
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -292,8 +293,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def _changelist_url(self, **filters: str) -> str:
         url = reverse(f"{self.admin_site.name}:postmark_admin_webhookevent_changelist")
-        from urllib.parse import urlencode
-
         return f"{url}?{urlencode(filters)}"
 
     @admin.display(description=_("event"), ordering="event_type")
