@@ -207,7 +207,7 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
 
     config = effective_config()
     body = gettext(
-        "This is a test email sent from the Django admin through Postmark.\n\n"
+        "This is a test email sent from the admin through Postmark.\n\n"
         "If you can read it, the server token and the sender address work."
     )
     message = PostmarkMessage(

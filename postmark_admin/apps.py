@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -23,3 +23,11 @@ class PostmarkAdminConfig(AppConfig):
         # Any setting may feed the configuration (override_settings in tests, mostly).
         setting_changed.connect(_bump_generation, dispatch_uid="postmark_admin.config_generation")
         setting_changed.connect(settings_changed, dispatch_uid="postmark_admin.settings_cache")
+
+        if apps.is_installed("django.contrib.admin"):
+            # The admin's autodiscovery (run by its own ready(), which comes first when it is listed
+            # before this app, as usual) has registered every app's UserAdmin by now, including one
+            # registered after postmark_admin.admin was imported.
+            from .admin_users import install_user_action
+
+            install_user_action()

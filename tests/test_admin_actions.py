@@ -376,3 +376,25 @@ def test_webhook_definition():
     assert body["MessageStream"] == "outbound"
     assert body["Triggers"]["Open"] == {"Enabled": True, "PostFirstOpenOnly": False}
     assert body["Triggers"]["Bounce"] == {"Enabled": True, "IncludeContent": False}
+
+
+def test_user_action_installed_when_a_later_app_registers_its_own_user_admin():
+    """apps.ready() re-installs the action on whatever ModelAdmin holds the user model by then."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.admin import UserAdmin
+
+    from postmark_admin.admin_users import send_test_email_to_users
+
+    user_model = get_user_model()
+    original = admin.site._registry[user_model]
+    admin.site.unregister(user_model)
+    admin.site.register(user_model, UserAdmin)  # a site replacing the UserAdmin after our import
+    try:
+        assert send_test_email_to_users not in (admin.site._registry[user_model].actions or ())
+        apps.get_app_config("postmark_admin").ready()
+        assert send_test_email_to_users in admin.site._registry[user_model].actions
+    finally:
+        admin.site.unregister(user_model)
+        admin.site._registry[user_model] = original
