@@ -115,8 +115,9 @@ def test_https_with_the_sandbox_ca(postmark_sandbox):
 
 def test_https_is_refused_without_the_ca():
     with Sandbox(https=True) as sandbox:
-        with pytest.raises(requests.exceptions.SSLError):
-            requests.get(sandbox.url + "server", headers=headers(sandbox), verify=True)
+        with requests.Session() as session, pytest.raises(requests.exceptions.SSLError):
+            session.trust_env = False  # the system CAs only, whatever REQUESTS_CA_BUNDLE says
+            session.get(sandbox.url + "server", headers=headers(sandbox), verify=True)
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(sandbox.url.replace("https", "http") + "server", headers=headers(sandbox), timeout=5)
         ca_path = sandbox.ca_path

@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def postmark_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+def postmark_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """A running :class:`~postmark_admin.sandbox.Sandbox`, with postmark_admin pointed at it.
 
     The effective configuration's ``server_token`` and ``api_url`` are overridden for the test (as
@@ -37,9 +37,10 @@ def postmark_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
     marker = request.node.get_closest_marker("postmark_sandbox")
     options = dict(marker.kwargs) if marker else {}
-    with Sandbox(**options) as sandbox, pytest.MonkeyPatch.context() as patch:
+    with Sandbox(**options) as sandbox:
         if sandbox.https:
-            # requests (with trust_env) verifies against REQUESTS_CA_BUNDLE: trust the sandbox's CA.
-            patch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_path))
+            # requests (with trust_env) verifies against REQUESTS_CA_BUNDLE: trust the sandbox's CA. The
+            # test's own monkeypatch is used so that its setenv/delenv calls are undone in the right order.
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_path))
         with override_postmark_settings(server_token=sandbox.token, api_url=sandbox.url):
             yield sandbox
