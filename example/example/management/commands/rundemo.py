@@ -55,7 +55,7 @@ class Command(BaseCommand):
                 port=options["sandbox_port"],
                 webhook_url=f"{base}/postmark/tracking/",
                 webhook_auth=(WEBHOOK_USERNAME, webhook_password),
-                webhook_events=("Delivery", "Open"),
+                webhook_events=("Delivery", "Open", "Bounce"),
             )
             sandbox.start()
             row.server_token = SANDBOX_TOKEN
@@ -83,11 +83,13 @@ class Command(BaseCommand):
             if sandbox is not None:
                 sandbox.stop()
             return
-        # SIGTERM stops the demo as cleanly as Ctrl-C does.
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # Ctrl-C stops the demo even when it was started with SIGINT ignored (a shell's background
+        # job), and SIGTERM stops it as cleanly.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit):
             pass
         finally:
             if sandbox is not None:
