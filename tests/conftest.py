@@ -67,3 +67,36 @@ def assert_no_secrets():
                         assert secret not in (column or "")
 
     return check
+
+
+# -- browser tests ----------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+#: Debian's Chromium, headless, kept off the network: this machine allows none but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+needs_chromium = pytest.mark.skipif(
+    not __import__("pathlib").Path(CHROMIUM).exists(),
+    reason=f"Debian Chromium is not installed at {CHROMIUM}",
+)
+
+
+@pytest.fixture
+def browser():
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser build)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # The live server's thread runs Django code from the test's event loop; allow it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -6,7 +6,6 @@ the credentials stored in the settings row. Screenshots go to artifacts/screensh
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import pytest
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.sandbox import Sandbox
+from tests.conftest import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 TOKEN = "browser-token-6a0f1e2d-3c4b-5a69-8778-9f0e1d2c3b4a"
 OLD_TOKEN = "old-token-b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e"
@@ -24,31 +23,8 @@ HOOK_PASSWORD = "browser-hook-password-K7p2Qw9x"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium is not installed at {CHROMIUM}"),
+    needs_chromium,
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # The live server's thread runs Django code from the test's event loop; allow it.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def shot(page, name: str) -> None:

@@ -20,13 +20,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import needs_chromium
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium is not installed at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 
@@ -89,24 +90,8 @@ def demo(tmp_path):
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        browser.close()
+def page(browser):
+    return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
 
 
 def send_test_email(page, base: str, recipient: str) -> str:

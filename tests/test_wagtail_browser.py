@@ -6,7 +6,6 @@ stored in the settings row. Screenshots go to artifacts/screenshots/wagtail-*.pn
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.sandbox import Sandbox
+from tests.conftest import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 TOKEN = "wagtail-token-2f0e9d8c-7b6a-4958-8d7c-6b5a49382716"
 OLD_TOKEN = "wagtail-old-token-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -29,31 +28,8 @@ HOOK_PASSWORD = "wagtail-hook-password-R4t8Yp2Lq"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium is not installed at {CHROMIUM}"),
+    needs_chromium,
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # The live server's thread runs Django code from the test's event loop; allow it.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def shot(page, name: str) -> None:
