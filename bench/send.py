@@ -1,37 +1,49 @@
 """Sending throughput: postmark_admin vs django-anymail vs postmarker, against the local sandbox.
 
-Run: /work/venv311/bin/python bench/send.py [--messages 1000] [--sequential 50] [--latency 0.010]
+Run: /work/venv311/bin/python bench/send.py [--messages 1000] [--sequential 50] [--latency 10] [--rounds 5]
 
-The sandbox (HTTPS, its own CA trusted through REQUESTS_CA_BUNDLE by all three) adds the
-latency once per request, once per TCP connection and once per TLS handshake, as a
-distant Postmark would. Two figures per backend:
+The sandbox runs in its own process (``python -m postmark_admin.sandbox --https --latency MS``), as a
+real Postmark is another machine: the benchmark's client code and the sandbox's request handling do not
+share a GIL. All three libraries talk to that one process and trust its throw-away CA through
+``REQUESTS_CA_BUNDLE``. The sandbox adds the latency once per request, once per TCP connection and once
+per TLS handshake, as a distant Postmark would. Two figures per backend:
 
 * messages/second for N messages given to one ``send_messages()`` call;
 * milliseconds per ``send_mail()`` call, made one after another (connection reuse shows here).
 
-Each backend runs against the same sandbox; the best of ``--repeat`` runs is kept for the
-fast ones (django-anymail's 1,000 one-by-one requests run once).
+Each backend is warmed up first (imports, first connections), then measured in ``--rounds`` rounds;
+the median, the best and the spread (slowest..fastest) are printed, and the ratios use the medians.
+django-anymail sends one request per message, so its N-message call runs once. Every round checks
+that the sandbox stored exactly the messages sent. The machine's load average is printed with the
+figures: on a busy machine every figure is slower and noisier.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-import django
-from django.conf import settings
+import django  # noqa: E402 (after the sys.path line)
+from django.conf import settings  # noqa: E402
 
 BACKENDS = {
     "postmark_admin": "postmark_admin.backends.PostmarkBackend",
     "django-anymail": "anymail.backends.postmark.EmailBackend",
     "postmarker": "postmarker.django.EmailBackend",
 }
+TOKEN = "bench-sandbox-token"
 
 
 def configure() -> None:
@@ -45,6 +57,59 @@ def configure() -> None:
         LOGGING_CONFIG=None,
     )
     django.setup()
+
+
+class SandboxProcess:
+    """``python -m postmark_admin.sandbox --https`` in a child process; reads its URL and CA path."""
+
+    def __init__(self, latency_ms: float) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "postmark_admin.sandbox",
+                "--https",
+                "--token",
+                TOKEN,
+                "--latency",
+                str(latency_ms),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        banner = []
+        for line in self.process.stdout:
+            banner.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(banner)
+        url = re.search(r"(https://\S+/)", text)
+        ca = re.search(r"(\S+\.pem)\s*$", text, re.MULTILINE)
+        if not url or not ca:
+            self.stop()
+            raise SystemExit(f"the sandbox did not start as expected: {text!r}")
+        self.url, self.ca_path = url.group(1), ca.group(1)
+
+    def stored(self) -> int:
+        """How many messages the sandbox has stored (its own inspection page; no latency added)."""
+        import ssl
+
+        context = ssl.create_default_context(cafile=self.ca_path)
+        with urllib.request.urlopen(self.url + "sandbox/messages", context=context) as answer:
+            return len(json.load(answer))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def messages(count: int, offset: int = 0) -> list:
@@ -63,35 +128,46 @@ def messages(count: int, offset: int = 0) -> list:
     return result
 
 
-def time_batch(path: str, count: int, sandbox) -> float:
+def time_batch(path: str, count: int) -> float:
+    """Seconds for one ``send_messages()`` call with ``count`` messages (built beforehand, not timed)."""
     from django.core.mail import get_connection
 
     batch = messages(count)
     backend = get_connection(path)
-    sandbox.clear()
     started = time.perf_counter()
     sent = backend.send_messages(batch)
     elapsed = time.perf_counter() - started
-    stored = len(sandbox.messages)
-    if sent != count or stored != count:
-        raise SystemExit(f"{path}: sent {sent}, sandbox stored {stored}, expected {count}")
+    if sent != count:
+        raise SystemExit(f"{path}: send_messages() returned {sent}, expected {count}")
     return elapsed
 
 
-def time_sequential(path: str, count: int, sandbox) -> float:
+def time_sequential(path: str, count: int) -> float:
+    """Milliseconds per ``send_mail()``, ``count`` calls one after another."""
     from django.core.mail import send_mail
     from django.test import override_settings
 
-    sandbox.clear()
     with override_settings(EMAIL_BACKEND=path):
-        send_mail("warm-up", "x", None, ["warm@example.com"])  # imports and first connection
         started = time.perf_counter()
         for i in range(count):
             send_mail(f"Hello {i}", "Body", None, [f"s{i}@example.com"])
         elapsed = time.perf_counter() - started
-    if len(sandbox.messages) != count + 1:
-        raise SystemExit(f"{path}: sandbox stored {len(sandbox.messages)}, expected {count + 1}")
     return elapsed / count * 1000
+
+
+def summary(values: list[float], unit: str, higher_is_better: bool) -> tuple[float, str]:
+    """``(median, "median (best; slowest..fastest)")``."""
+    median = statistics.median(values)
+    best = max(values) if higher_is_better else min(values)
+    low, high = min(values), max(values)
+    if len(values) == 1:
+        return median, f"{median:.{unit}f} (1 run)"
+    return median, f"{median:.{unit}f} (best {best:.{unit}f}; {low:.{unit}f}..{high:.{unit}f})"
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min), {os.cpu_count()} CPUs"
 
 
 def main() -> None:
@@ -100,50 +176,63 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--sequential", type=int, default=50)
-    parser.add_argument("--latency", type=float, default=0.010)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=10.0, help="milliseconds")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     configure()
 
     import postmarker.django.backend as postmarker_backend
     from postmarker.core import PostmarkClient as PostmarkerClient
 
-    from postmark_admin.sandbox import Sandbox
     from postmark_admin.testing import override_postmark_settings
 
-    with Sandbox(https=True, latency=args.latency) as sandbox:
+    load_before = load()
+    sandbox = SandboxProcess(args.latency)
+    try:
         os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_path
         # Point each library at the sandbox through its own settings.
-        settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": sandbox.token, "POSTMARK_API_URL": sandbox.url}
-        settings.POSTMARK = {"TOKEN": sandbox.token, "TEST_MODE": False}
+        settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": TOKEN, "POSTMARK_API_URL": sandbox.url}
+        settings.POSTMARK = {"TOKEN": TOKEN, "TEST_MODE": False}
         # postmarker's Django backend has no API URL setting: give its client the sandbox's.
         postmarker_backend.PostmarkClient = lambda **kw: PostmarkerClient(root_api_url=sandbox.url, **kw)
-        override = override_postmark_settings(server_token=sandbox.token, api_url=sandbox.url)
+        override = override_postmark_settings(server_token=TOKEN, api_url=sandbox.url)
         override.enable()
 
         rows = {}
         for name, path in BACKENDS.items():
-            runs = 1 if name == "django-anymail" else args.repeat
-            batch = min(time_batch(path, args.messages, sandbox) for _ in range(runs))
-            sequential = statistics.median(
-                time_sequential(path, args.sequential, sandbox) for _ in range(runs)
-            )
-            rows[name] = (args.messages / batch, sequential)
+            before = sandbox.stored()
+            batch_rounds = 1 if name == "django-anymail" else args.rounds
+            warm = min(args.messages, 50) if name == "django-anymail" else args.messages
+            time_batch(path, warm)  # imports, connections, TLS sessions
+            time_sequential(path, 3)
+            rates = [args.messages / time_batch(path, args.messages) for _ in range(batch_rounds)]
+            per_call = [time_sequential(path, args.sequential) for _ in range(args.rounds)]
+            expected = warm + 3 + batch_rounds * args.messages + args.rounds * args.sequential
+            stored = sandbox.stored() - before
+            if stored != expected:
+                raise SystemExit(f"{name}: the sandbox stored {stored} messages, expected {expected}")
+            rows[name] = (summary(rates, "0", True), summary(per_call, "2", False))
             print(f"  measured {name}", file=sys.stderr)
+    finally:
+        sandbox.stop()
+    load_after = load()
 
-    ours_rate, ours_ms = rows["postmark_admin"]
     print(
-        f"Sandbox over HTTPS, {args.latency * 1000:.0f} ms latency per request, connection and TLS handshake; "
-        f"Python {sys.version.split()[0]}, Django {django.get_version()}"
+        f"Sandbox in its own process, HTTPS, {args.latency:g} ms latency per request, TCP connection "
+        f"and TLS handshake; Python {sys.version.split()[0]}, Django {django.get_version()}"
     )
-    print(f"{'backend':<16}{f'msg/s ({args.messages} in one call)':>30}{'ms per send_mail()':>22}")
-    for name, (rate, ms) in rows.items():
-        print(f"{name:<16}{rate:>30.0f}{ms:>22.2f}")
+    print(f"Before: {load_before}\nAfter:  {load_after}")
+    print(f"Median of {args.rounds} rounds (best; slowest..fastest); django-anymail's batch: 1 run.")
+    print(f"{'backend':<16}{f'msg/s ({args.messages} in one call)':<40}{'ms per send_mail()':<30}")
+    for name, ((_rate, rate_text), (_ms, ms_text)) in rows.items():
+        print(f"{name:<16}{rate_text:<40}{ms_text:<30}")
     print()
+    ours_rate, ours_ms = rows["postmark_admin"][0][0], rows["postmark_admin"][1][0]
     for name in ("django-anymail", "postmarker"):
-        rate, ms = rows[name]
+        rate, ms = rows[name][0][0], rows[name][1][0]
         print(
-            f"postmark_admin vs {name}: {ours_rate / rate:.1f}x throughput, {ms / ours_ms:.1f}x faster send_mail()"
+            f"postmark_admin vs {name}: {ours_rate / rate:.1f}x throughput, "
+            f"{ms / ours_ms:.1f}x faster send_mail() (medians)"
         )
 
 
