@@ -8,11 +8,17 @@ import datetime as dt
 import pytest
 
 from postmark_admin.sandbox import outcomes, payloads
-from postmark_admin.sandbox.addresses import Address, AddressError, parse_address_list, split_addresses
+from postmark_admin.sandbox.addresses import (
+    Address,
+    AddressError,
+    _scan_addresses,
+    parse_address_list,
+    split_addresses,
+)
 from postmark_admin.sandbox.core import DEFAULT_STREAMS, is_loopback
 from postmark_admin.sandbox.records import ReceivedRequest, postmark_timestamp
 from postmark_admin.sandbox.templates import DEFAULT_TEMPLATES, find_template, render
-from postmark_admin.sandbox.validation import ApiError, check_message
+from postmark_admin.sandbox.validation import MAX_MESSAGE_BYTES, ApiError, check_message
 from postmark_admin.sandbox.webhook_sender import split_credentials
 
 
@@ -66,6 +72,27 @@ def test_split_keeps_commas_in_quotes_and_angles():
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "  ",
+        "a@example.com",
+        " A B <a@example.com> ",
+        "a@example.com, b@example.com",
+        "a@example.com,,b@example.com,",
+        "<y,z@example.com>, w@example.com",
+        "<unclosed,a@example.com, b@example.com",
+        "x>y@example.com, <a@b.example>, c",
+        'N <a@example.com>, "Doe, J" <j@example.com>',
+        '"a \\" b, c" <d@example.com>',
+        '"unterminated, <a@example.com>',
+    ],
+)
+def test_split_fast_path_agrees_with_the_scanner(value):
+    assert split_addresses(value) == _scan_addresses(value)
+
+
+@pytest.mark.parametrize(
     ("text", "model", "escape", "expected"),
     [
         ("Hi {{ name }}", {"name": "Ann"}, False, "Hi Ann"),
@@ -91,6 +118,21 @@ def check(message, with_template=False):
     return check_message(
         message, with_template=with_template, streams=DEFAULT_STREAMS, templates=DEFAULT_TEMPLATES
     )
+
+
+def test_size_check_skips_reencoding_only_when_the_source_is_too_short():
+    # 2.2 MB of "1e15" numbers re-encode to ~10 MB as "1000000000000000.0": the check must still run.
+    numbers = {"TemplateModel": {"n": [1e15] * 560_000}}
+    message = {"From": "s@example.com", "To": "a@example.com", "TextBody": "x", **numbers}
+    source = len('{"n":[' + ",".join(["1e15"] * 560_000) + "]}") + 100
+    with pytest.raises(ApiError) as refused:
+        check_message(message, with_template=False, streams=DEFAULT_STREAMS, source_size=source)
+    assert refused.value.status == 413
+    small = {"From": "s@example.com", "To": "a@example.com", "TextBody": "x"}
+    checked = check_message(
+        small, with_template=False, streams=DEFAULT_STREAMS, source_size=MAX_MESSAGE_BYTES // 5
+    )
+    assert checked.recipients == ["a@example.com"]
 
 
 def test_checked_message():
@@ -337,3 +379,37 @@ def test_received_request_header_lookup_is_case_insensitive():
     assert request.header("accept") == "a"
     assert request.header("missing", "d") == "d"
     assert "'t'" not in repr(request)
+
+
+def test_enabled_triggers_of_a_stream():
+    hooks = [
+        outcomes.webhook_config("http://h.example/1", None, ["Delivery", "Open"], "outbound"),
+        outcomes.webhook_config("http://h.example/2", None, ["Bounce"], "broadcast"),
+    ]
+    assert outcomes.enabled_triggers(hooks, "outbound") == {"Delivery", "Open"}
+    assert outcomes.enabled_triggers(hooks, "broadcast") == {"Bounce"}
+    assert outcomes.enabled_triggers([], "outbound") == set()
+
+
+@pytest.mark.parametrize(
+    ("recipient", "wanted", "built", "bounces"),
+    [
+        ("ann@example.com", {"Delivery"}, ["Delivery"], 0),
+        ("ann@example.com", set(), [], 0),
+        ("ann@example.com", set(outcomes.WEBHOOK_EVENTS), ["Delivery", "Open", "Click"], 0),
+        # A bounce is recorded (and the address suppressed) even when no webhook wants it.
+        ("hardbounce@example.com", set(), ["Bounce"], 1),
+        ("hardbounce@example.com", {"SubscriptionChange"}, ["Bounce", "SubscriptionChange"], 1),
+        ("spamcomplaint@example.com", {"Delivery"}, ["Delivery", "SpamComplaint"], 1),
+    ],
+)
+def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, bounces):
+    from postmark_admin.sandbox import Sandbox
+
+    sandbox = Sandbox()
+    checked = check({"From": "s@example.com", "To": recipient, "TextBody": "x"})
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    events = outcomes.recipient_events(sandbox, checked, "id-1", recipient, now, wanted)
+    assert [event.trigger for event in events] == built
+    assert len(sandbox.bounces) == bounces
+    assert (recipient in sandbox.inactive) == (bounces == 1)

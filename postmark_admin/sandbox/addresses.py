@@ -33,8 +33,24 @@ class AddressError(ValueError):
         self.part = part
 
 
+# Without double quotes, a part is a run of angle-bracketed text (commas allowed inside, up to the
+# closing ">" or the end) and other characters but commas.
+_UNQUOTED_PART = re.compile(r"(?:<[^>]*>?|[^,<])+")
+
+
 def split_addresses(value: str) -> list[str]:
     """Split on commas that are outside double quotes and angle brackets; drop empty parts."""
+    # The common fields (one address, or no quoted names) take a fast path; the scanner below is the
+    # reference, and the tests check that both agree.
+    if '"' not in value:
+        if "," not in value:
+            part = value.strip()
+            return [part] if part else []
+        return [part.strip() for part in _UNQUOTED_PART.findall(value) if part.strip()]
+    return _scan_addresses(value)
+
+
+def _scan_addresses(value: str) -> list[str]:
     parts: list[str] = []
     current: list[str] = []
     in_quotes = False

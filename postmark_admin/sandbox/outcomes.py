@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -80,17 +80,28 @@ def deliveries(hooks: Iterable[Mapping[str, Any]], stream: str, events: Iterable
 
 
 def recipient_events(
-    sandbox: Sandbox, checked: CheckedMessage, message_id: str, recipient: str, now: dt.datetime
+    sandbox: Sandbox,
+    checked: CheckedMessage,
+    message_id: str,
+    recipient: str,
+    now: dt.datetime,
+    wanted: Container[str] = WEBHOOK_EVENTS,
 ) -> list[Event]:
-    """Emulate delivery to one recipient; record bounces and suppressions. Call with the lock held."""
+    """Emulate delivery to one recipient; record bounces and suppressions. Call with the lock held.
+
+    Only events whose trigger is in ``wanted`` are built (a payload nobody is posted is not worth its
+    cost); bounce records and suppressions are kept whatever ``wanted`` says.
+    """
     outcome = payloads.outcome_for(recipient)
     args = (checked, message_id, recipient, sandbox.server_id, now)
     events = []
-    if outcome is None or outcome.delivered_first:
+    if (outcome is None or outcome.delivered_first) and "Delivery" in wanted:
         events.append(Event("Delivery", payloads.delivery(*args)))
     if outcome is None:
-        events.append(Event("Open", payloads.open_event(*args)))
-        events.append(Event("Click", payloads.click(*args)))
+        if "Open" in wanted:
+            events.append(Event("Open", payloads.open_event(*args)))
+        if "Click" in wanted:
+            events.append(Event("Click", payloads.click(*args)))
         return events
     record = payloads.bounce_record(*args, bounce_id=sandbox._next_bounce_id, outcome=outcome)
     sandbox._next_bounce_id += 1
@@ -98,23 +109,41 @@ def recipient_events(
     events.append(Event(outcome.record_type, record, outcome))
     if outcome.makes_inactive:
         sandbox.inactive.add(recipient)
-        events.append(Event("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type)))
+        if "SubscriptionChange" in wanted:
+            events.append(
+                Event("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type))
+            )
     return events
+
+
+def enabled_triggers(hooks: Iterable[Mapping[str, Any]], stream: str) -> set[str]:
+    """The triggers some webhook of ``stream`` has enabled. Pure."""
+    return {
+        trigger
+        for hook in hooks
+        if hook["MessageStream"] == stream
+        for trigger, settings in hook["Triggers"].items()
+        if settings.get("Enabled")
+    }
 
 
 def accept(
     sandbox: Sandbox, message: Mapping[str, Any], checked: CheckedMessage, message_id: str, blocked: list[str]
 ) -> None:
     """Store an accepted message, emulate what happens to each recipient not ``blocked``, queue webhooks."""
-    stored = copy.deepcopy(dict(message))
-    stored["MessageID"] = message_id
+    # A shallow copy: the stored record gets its own MessageID key, and its nested values (parsed from
+    # the request, never changed by the sandbox) are shared; ``Sandbox.messages`` hands out deep copies.
+    stored = {**message, "MessageID": message_id}
     now = utc_now()
     events: list[Event] = []
     with sandbox._lock:
         sandbox._messages.append(stored)
+        # Stored webhook configurations are replaced, never changed in place: a list copy is a snapshot.
+        hooks = list(sandbox._webhooks)
+        wanted = enabled_triggers(hooks, checked.stream)
         for recipient in checked.recipients:
             if recipient not in blocked:
-                events.extend(recipient_events(sandbox, checked, message_id, recipient, now))
-        hooks = copy.deepcopy(sandbox._webhooks)
-    for delivery in deliveries(hooks, checked.stream, events):
-        sandbox._sender.submit(delivery)
+                events.extend(recipient_events(sandbox, checked, message_id, recipient, now, wanted))
+    if events:
+        for delivery in deliveries(hooks, checked.stream, events):
+            sandbox._sender.submit(delivery)

@@ -24,10 +24,19 @@ if TYPE_CHECKING:
 TEST_TOKEN = "POSTMARK_API_TEST"
 
 
-def send_one(sandbox: Sandbox, message: Any, *, with_template: bool, test_mode: bool) -> dict[str, Any]:
-    """Check and accept one message; return Postmark's result object or raise :class:`ApiError`."""
+def send_one(
+    sandbox: Sandbox, message: Any, *, with_template: bool, test_mode: bool, source_size: int | None = None
+) -> dict[str, Any]:
+    """Check and accept one message; return Postmark's result object or raise :class:`ApiError`.
+
+    ``source_size`` is the length of the request body the message came in (see :func:`check_message`).
+    """
     checked = check_message(
-        message, with_template=with_template, streams=sandbox.message_streams, templates=sandbox.templates
+        message,
+        with_template=with_template,
+        streams=sandbox.message_streams,
+        templates=sandbox.templates,
+        source_size=source_size,
     )
     message_id = str(uuid.uuid4())
     result: dict[str, Any] = {}
@@ -65,7 +74,14 @@ def _single(sandbox: Sandbox, received: ReceivedRequest, *, with_template: bool)
     body = received.json_body
     if not isinstance(body, dict):
         raise invalid("Invalid JSON: expected one message object.", 402)
-    return Answer(200, send_one(sandbox, body, with_template=with_template, test_mode=_is_test(received)))
+    answer = send_one(
+        sandbox,
+        body,
+        with_template=with_template,
+        test_mode=_is_test(received),
+        source_size=len(received.raw_body),
+    )
+    return Answer(200, answer)
 
 
 def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_template: bool) -> Answer:
@@ -79,10 +95,13 @@ def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_t
             f"Too many messages in batch: {len(messages)}, at most {MAX_BATCH_MESSAGES} are allowed.", 410
         )
     test_mode = _is_test(received)
+    size = len(received.raw_body)
     results = []
     for message in messages:
         try:
-            results.append(send_one(sandbox, message, with_template=with_template, test_mode=test_mode))
+            results.append(
+                send_one(sandbox, message, with_template=with_template, test_mode=test_mode, source_size=size)
+            )
         except ApiError as refused:
             results.append(refused.body())
     return Answer(200, results)
