@@ -7,19 +7,17 @@ object per item, already serialized), so the whole mapping is tested with tables
 
 from __future__ import annotations
 
-import base64
-import email.message
 import json
-import mimetypes
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import getaddresses
 from typing import Any
 
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
+from .addresses import ParsedAddress, count_mailboxes, parse_addresses
+from .addresses import join_addresses as _join
+from .attachments import attachment_payload
 from .crypto import Secret
 from .exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
 from .message import TrackLinks
@@ -34,7 +32,8 @@ MAX_TAG = 1000
 ENDPOINT_EMAIL = "email"
 ENDPOINT_TEMPLATE = "template"
 
-_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+# One encoder for every message: json.dumps() with these options would build a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -71,109 +70,6 @@ def is_unset(value: Any) -> bool:
 def _attr(message: Any, name: str) -> Any:
     value = getattr(message, name, None)
     return None if is_unset(value) else value
-
-
-# -- addresses -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ParsedAddress:
-    display_name: str
-    addr_spec: str
-
-    def format(self) -> str:
-        """``Name <local@domain>`` with the name quoted when needed and the domain IDNA-encoded."""
-        local, _sep, domain = self.addr_spec.rpartition("@")
-        addr = f"{local}@{_idna(domain)}"
-        if not self.display_name:
-            return addr
-        name = self.display_name
-        if _SPECIALS.search(name):
-            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return f"{name} <{addr}>"
-
-
-def _idna(domain: str) -> str:
-    if domain.isascii():
-        return domain
-    return domain.encode("idna").decode("ascii")
-
-
-def parse_addresses(values: Iterable[Any], field_name: str, message: Any = None) -> list[ParsedAddress]:
-    """Parse Django's address strings (``"Name <a@b>"``, or several comma-separated)."""
-    parsed = []
-    for value in values:
-        text = force_str(value)
-        if not text.strip():
-            continue
-        if "\n" in text or "\r" in text:
-            raise PostmarkInvalidMessage(
-                _("Invalid %(field)s address %(address)r: line breaks are not allowed.")
-                % {"field": field_name, "address": text},
-                message,
-            )
-        for name, addr in getaddresses([text]):
-            local, at, domain = addr.rpartition("@")
-            if not at or not local or not domain:
-                raise PostmarkInvalidMessage(
-                    _("Invalid %(field)s address %(address)r.") % {"field": field_name, "address": text},
-                    message,
-                )
-            if not local.isascii():
-                raise PostmarkInvalidMessage(
-                    _("Invalid %(field)s address %(address)r: Postmark accepts only ASCII before the @.")
-                    % {"field": field_name, "address": text},
-                    message,
-                )
-            parsed.append(ParsedAddress(name, addr))
-    return parsed
-
-
-def _join(addresses: list[ParsedAddress]) -> str:
-    return ", ".join(address.format() for address in addresses)
-
-
-# -- attachments ---------------------------------------------------------------------------
-
-
-def _attachment(attachment: Any, encoding: str) -> dict[str, Any]:
-    if isinstance(attachment, email.message.Message):
-        # MIMEBase (Django 5.2) and MIMEPart (Django 6): their headers say everything.
-        content_type = attachment.get_content_type()
-        if attachment.is_multipart():
-            inner = attachment.get_payload()
-            content = inner[0].as_bytes() if content_type.startswith("message/") else attachment.as_bytes()
-        else:
-            content = attachment.get_payload(decode=True) or b""
-        filename = attachment.get_filename() or ""
-        content_id = attachment.get("Content-ID")
-        data: dict[str, Any] = {
-            "Name": filename,
-            "Content": base64.b64encode(content).decode("ascii"),
-            "ContentType": content_type,
-        }
-        if content_id:
-            cid = str(content_id).strip().strip("<>")
-            data["ContentID"] = f"cid:{cid}"
-            if not filename:
-                data["Name"] = cid
-        return data
-    filename, content, mimetype = attachment
-    mimetype = mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
-    if isinstance(content, str):
-        raw = content.encode(encoding)
-    elif hasattr(content, "message") and callable(content.message):
-        # A Django EmailMessage attached as message/rfc822.
-        raw = content.message().as_bytes()
-    elif isinstance(content, email.message.Message):
-        raw = content.as_bytes()
-    else:
-        raw = bytes(content)
-    return {
-        "Name": filename or "",
-        "Content": base64.b64encode(raw).decode("ascii"),
-        "ContentType": mimetype,
-    }
 
 
 # -- the mapping ---------------------------------------------------------------------------
@@ -291,7 +187,7 @@ def build_payload(
     _headers(message, data, to, cc)
     _bodies(message, data, unsupported)
 
-    attachments = [_attachment(attachment, encoding) for attachment in message.attachments or ()]
+    attachments = [attachment_payload(attachment, encoding) for attachment in message.attachments or ()]
     if attachments:
         data["Attachments"] = attachments
 
@@ -404,7 +300,7 @@ def _item(
     data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: Any
 ) -> PayloadItem:
     validate(data, message, recipients=len(to) + len(others))
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = _JSON.encode(data).encode("utf-8")
     if len(body) > MAX_MESSAGE_BYTES:
         raise PostmarkInvalidMessage(
             _("The message is %(size)s bytes once encoded; Postmark accepts at most %(limit)s (10 MB).")
@@ -415,7 +311,7 @@ def _item(
 
 
 def count_recipients(data: Mapping[str, Any]) -> int:
-    return sum(len(getaddresses([data[name]])) for name in ("To", "Cc", "Bcc") if data.get(name))
+    return sum(count_mailboxes(data[name]) for name in ("To", "Cc", "Bcc") if data.get(name))
 
 
 def validate(data: Mapping[str, Any], message: Any = None, recipients: int | None = None) -> None:
