@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -160,11 +161,11 @@ class NormalizedEvent:
 
     def model_fields(self) -> dict[str, Any]:
         """The values to store, keyed by WebhookEvent field name."""
-        values = {name: getattr(self, name) for name in _MODEL_FIELDS}
-        return values
+        return dict(zip(MODEL_FIELDS, _stored_values(self), strict=True))
 
 
-_MODEL_FIELDS = (
+#: The fields of :class:`NormalizedEvent` that are WebhookEvent columns, in a fixed order.
+MODEL_FIELDS = (
     "dedupe_key",
     "event_type",
     "record_type",
@@ -182,6 +183,7 @@ _MODEL_FIELDS = (
     "click_url",
     "payload",
 )
+_stored_values = operator.attrgetter(*MODEL_FIELDS)
 
 
 # -- parsing the body ----------------------------------------------------------------------------

@@ -29,6 +29,17 @@ tracking = Signal()
 inbound = Signal()
 
 
+def has_receivers(event_type: str) -> bool:
+    """Whether a receiver is connected to the signal an event of ``event_type`` sends.
+
+    The view skips the after-commit callback (and building the model instance) when none is.
+    """
+    from .events import EventType
+    from .models import WebhookEvent
+
+    return (inbound if event_type == EventType.INBOUND else tracking).has_listeners(WebhookEvent)
+
+
 def send_event_signal(event: WebhookEvent) -> None:
     """Send :data:`tracking` or :data:`inbound` for ``event``; log (never raise) receivers' errors."""
     from .events import EventType

@@ -21,15 +21,21 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .conf import app_settings, effective_config
-from .events import InvalidWebhookPayload, PayloadKind, normalize, parse_body, payload_kind
-from .signals import send_event_signal
-from .storage import store_event
+from .events import (
+    InvalidWebhookPayload,
+    NormalizedEvent,
+    PayloadKind,
+    normalize,
+    parse_body,
+    payload_kind,
+)
+from .signals import has_receivers, send_event_signal
+from .storage import Inserted, insert_event, stored_event
 from .webhook_auth import AuthResult, check_credentials
 
 logger = logging.getLogger("postmark_admin.webhooks")
@@ -107,12 +113,22 @@ def _url_of(kind: PayloadKind) -> str:
         return f"postmark/{kind.value}/"
 
 
-@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+def _send_signal(normalized: NormalizedEvent, inserted: Inserted) -> None:
+    # The model instance is built here, only when a receiver is connected.
+    send_event_signal(stored_event(normalized, inserted))
+
+
 class WebhookView(View):
     """Receives one kind of Postmark webhook (see :class:`TrackingWebhookView`, :class:`InboundWebhookView`)."""
 
     kind: PayloadKind
     http_method_names = ["post", "head", "options"]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The view function: CSRF-exempt (Postmark sends no token) and open to LoginRequiredMiddleware."""
+        # Decorated once, here: method_decorator(..., name="dispatch") re-wraps dispatch on every request.
+        return login_not_required(csrf_exempt(super().as_view(**initkwargs)))
 
     def head(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Answered (without credentials, revealing nothing) so that URL checks succeed.
@@ -147,10 +163,10 @@ class WebhookView(View):
             return _text_response(error.reason, 400)
         except RecursionError:
             return _text_response(gettext("Malformed JSON: nested too deeply."), 400)
-        event, created = store_event(normalized)
-        if created:
+        inserted = insert_event(normalized)
+        if inserted.pk is not None and has_receivers(normalized.event_type):
             # After the commit: receivers see a stored event, and a rolled-back request signals nothing.
-            transaction.on_commit(partial(send_event_signal, event), using=event._state.db)
+            transaction.on_commit(partial(_send_signal, normalized, inserted), using=inserted.using)
         return HttpResponse(status=200)
 
     def _wrong_url_message(self, kind: PayloadKind) -> str:
