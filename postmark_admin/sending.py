@@ -4,8 +4,13 @@ The order of work keeps one promise: nothing is sent twice and one bad message
 hides no other. Every message is mapped and checked first (an unsupported
 feature or a message Postmark would refuse stops the call before any HTTP
 request, unless ``fail_silently``); then the chunks are sent (independent chunks
-concurrently); then each message gets its :class:`~postmark_admin.status.PostmarkStatus`,
-and the first error is raised once the whole list was attempted.
+concurrently), each chunk's results mapped as soon as it is answered; then each message
+gets its :class:`~postmark_admin.status.PostmarkStatus`, and the first error is raised
+once the whole list was attempted.
+
+Mapping is deliberately not overlapped with sending: a first chunk on the wire before the
+last message is mapped would break the promise above (a bad message 700 would no longer
+stop the call). Mapping is cheap instead (about 20 µs per plain message).
 """
 
 from __future__ import annotations
@@ -146,6 +151,36 @@ def _ambiguous(error: PostmarkError) -> bool:
     )
 
 
+class _Tally:
+    """Each message's status, built chunk by chunk in request order (so the outcome is deterministic)."""
+
+    def __init__(self, messages: Sequence[Any], indexes: Sequence[int]) -> None:
+        self.messages = messages
+        self.statuses: dict[int, PostmarkStatus] = {index: PostmarkStatus() for index in indexes}
+        self.accepted: dict[int, bool] = dict.fromkeys(self.statuses, False)
+        self.errors: dict[int, PostmarkError] = {}
+
+    def add(self, chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> None:
+        results = _results(chunk, outcome)
+        for position, entry in enumerate(chunk.entries):
+            status = self.statuses[entry.message_index]
+            email_message = self.messages[entry.message_index]
+            if isinstance(results, PostmarkError):
+                kind = UNKNOWN if _ambiguous(results) else FAILED
+                recipients = [*entry.item.to, *entry.item.cc_bcc]
+                merge_recipients(status.recipients, dict.fromkeys(recipients, RecipientStatus(kind)))
+                self.errors.setdefault(entry.message_index, _chunk_error_for(results, email_message))
+                continue
+            result = results[position]
+            status.esp_response.append(result)
+            item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
+            merge_recipients(status.recipients, item_statuses)
+            if ok:
+                self.accepted[entry.message_index] = True
+            else:
+                self.errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
+
+
 def send_messages(messages: Sequence[Any], config: EffectiveConfig, *, fail_silently: bool = False) -> int:
     """Send ``messages``; returns how many Postmark accepted (for at least one recipient)."""
     messages = list(messages)
@@ -164,35 +199,19 @@ def send_messages(messages: Sequence[Any], config: EffectiveConfig, *, fail_sile
                 logger.error("Postmark: no server token is configured; %d messages not sent", len(messages))
                 return 0
             raise
+    tally = _Tally(messages, [index for index, _prepared in prepared])
     workers = min(len(chunks), app_settings.MAX_CONCURRENT_REQUESTS)
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="postmark") as pool:
-            outcomes = list(pool.map(lambda chunk: _post(client, chunk), chunks))
+            # map() yields in request order as answers arrive: the first chunk's results are
+            # mapped while later chunks are still in flight.
+            answered = pool.map(lambda chunk: _post(client, chunk), chunks)
+            for chunk, outcome in zip(chunks, answered, strict=True):
+                tally.add(chunk, outcome)
     else:
-        outcomes = [_post(client, chunk) for chunk in chunks]
-
-    statuses: dict[int, PostmarkStatus] = {index: PostmarkStatus() for index, _prepared in prepared}
-    accepted: dict[int, bool] = dict.fromkeys(statuses, False)
-    errors: dict[int, PostmarkError] = {}
-    for chunk, outcome in zip(chunks, outcomes, strict=True):
-        results = _results(chunk, outcome)
-        for position, entry in enumerate(chunk.entries):
-            status = statuses[entry.message_index]
-            email_message = messages[entry.message_index]
-            recipients = [*entry.item.to, *entry.item.cc_bcc]
-            if isinstance(results, PostmarkError):
-                kind = UNKNOWN if _ambiguous(results) else FAILED
-                merge_recipients(status.recipients, dict.fromkeys(recipients, RecipientStatus(kind)))
-                errors.setdefault(entry.message_index, _chunk_error_for(results, email_message))
-                continue
-            result = results[position]
-            status.esp_response.append(result)
-            item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
-            merge_recipients(status.recipients, item_statuses)
-            if ok:
-                accepted[entry.message_index] = True
-            else:
-                errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
+        for chunk in chunks:
+            tally.add(chunk, _post(client, chunk))
+    statuses, accepted, errors = tally.statuses, tally.accepted, tally.errors
 
     failures: list[PostmarkError] = []
     for index, status in statuses.items():

@@ -116,6 +116,24 @@ def test_batch_of_1200_messages_takes_three_requests(backend, postmark_sandbox):
     assert len(ids) == 1200
 
 
+def test_a_failed_chunk_marks_only_its_messages_and_is_raised_after_the_others(backend, postmark_sandbox):
+    # Two chunks in flight at once; whichever the sandbox answers first fails (500: may have been sent).
+    postmark_sandbox.fail_next(status=500, error_code=0, count=1, path="/email/batch")
+    messages = [EmailMessage("Hi", f"Body {i}", FROM, [f"to{i}@example.com"]) for i in range(1000)]
+    with pytest.raises(PostmarkAPIError) as caught:
+        backend.send_messages(messages)
+    assert len(postmark_sandbox.requests) == 2
+    failed = [m for m in messages if m.postmark_status.status == {"unknown"}]
+    sent = [m for m in messages if m.postmark_status.status == {"sent"}]
+    assert (len(failed), len(sent), len(postmark_sandbox.messages)) == (500, 500, 500)
+    # Each chunk is 500 consecutive messages; the error raised is the first failed message's.
+    assert failed in (messages[:500], messages[500:])
+    assert caught.value.email_message is failed[0]
+    assert [error.email_message for error in caught.value.errors] == failed
+    stored = {m["To"] for m in postmark_sandbox.messages}
+    assert stored == {m.to[0] for m in sent}
+
+
 def test_batches_are_split_by_token_and_endpoint(backend, postmark_sandbox):
     plain = [EmailMessage("Hi", "B", FROM, [f"p{i}@example.com"]) for i in range(3)]
     templated = [
