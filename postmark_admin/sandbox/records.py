@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -66,14 +67,19 @@ def postmark_timestamp(moment: dt.datetime) -> str:
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def eastern_now() -> dt.datetime:
-    """Now in US Eastern time, the zone Postmark's API answers use for ``SubmittedAt``."""
+@functools.cache
+def _eastern() -> dt.tzinfo:
     try:
         from zoneinfo import ZoneInfo
 
-        return dt.datetime.now(ZoneInfo("America/New_York"))
+        return ZoneInfo("America/New_York")
     except Exception:  # no tz database (e.g. Windows without tzdata): a fixed offset is close enough
-        return dt.datetime.now(dt.timezone(dt.timedelta(hours=-5)))
+        return dt.timezone(dt.timedelta(hours=-5))
+
+
+def eastern_now() -> dt.datetime:
+    """Now in US Eastern time, the zone Postmark's API answers use for ``SubmittedAt``."""
+    return dt.datetime.now(_eastern())
 
 
 def utc_now() -> dt.datetime:

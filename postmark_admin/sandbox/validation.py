@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .addresses import Address, AddressError, parse_address_list, parse_mailbox
@@ -104,13 +105,10 @@ class CheckedMessage:
     tag: str
     metadata: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def recipients(self) -> list[str]:
-        """Every recipient, lower-cased, de-duplicated, in To, Cc, Bcc order."""
-        seen: dict[str, None] = {}
-        for address in (*self.to, *self.cc, *self.bcc):
-            seen.setdefault(address.normalized, None)
-        return list(seen)
+        """Every recipient, lower-cased, de-duplicated, in To, Cc, Bcc order (computed once)."""
+        return list(dict.fromkeys(address.normalized for address in (*self.to, *self.cc, *self.bcc)))
 
 
 #: Re-encoding parsed JSON compactly makes it at most this many times longer than the text it was parsed
