@@ -23,6 +23,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,11 @@ def configure(database_url: str) -> None:
         # Bench only: shows what the durable commit (WAL flush) costs. Never do this in production:
         # Postmark does not resend an event it got a 200 for.
         database["OPTIONS"] = {"options": "-c synchronous_commit=off"}
+    if os.environ.get("BENCH_PREPARED"):
+        # A site's choice (Django's server_side_binding and psycopg's prepare_threshold): psycopg then
+        # prepares the view's INSERT, which is the same text every time. Not for pgbouncer's transaction
+        # pooling before pgbouncer 1.21.
+        database["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
@@ -143,10 +149,63 @@ def _environ(path: str, body: bytes) -> dict[str, Any]:
     }
 
 
+def _timed(step: Any, items: Any) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) per item."""
+    count = len(items)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        step(item)
+    return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
+
+
+def _commit_floor(connection: Any, count: int, rounds: int) -> dict[str, list[float]]:
+    """A bare one-column INSERT, committed, through the same Django connection: the database's floor."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY)")
+
+    def insert(_: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_floor DEFAULT VALUES")
+
+    floor: dict[str, list[float]] = {"floor": [], "floor_nosync": []}
+    for _ in range(rounds):
+        floor["floor"].append(_timed(insert, range(count))[0])
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
+            floor["floor_nosync"].append(_timed(insert, range(count))[0])
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = on")
+    return floor
+
+
+def _explain(connection: Any) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT for one new Delivery, rolled back."""
+    from datetime import UTC, datetime
+
+    from django.db import transaction
+
+    from postmark_admin import storage
+    from postmark_admin.events import normalize, parse_body
+
+    normalized = normalize(parse_body(delivery(10**8)))
+    sql = storage._insert_sql(connection.vendor, connection.alias)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql,
+                storage._parameters(normalized, datetime.now(UTC), connection),
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
 def child_micro(database_url: str, events: int, rounds: int) -> None:
     configure(database_url)
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
+    from django.db import connection
 
     from postmark_admin.models import WebhookEvent
 
@@ -157,32 +216,38 @@ def child_micro(database_url: str, events: int, rounds: int) -> None:
     def start_response(status: str, headers: Any) -> None:
         statuses.append(status)
 
-    def run(path: str, first: int) -> float:
-        bodies = [delivery(first + i) for i in range(events)]
-        environs = [_environ(path, body) for body in bodies]
+    def request(environ: dict[str, Any]) -> None:
+        for _ in handler(environ, start_response):
+            pass
+
+    def run(path: str, first: int) -> tuple[float, float]:
+        # The same requests for both views: distinct Delivery bodies, built before the clock starts.
+        environs = [_environ(path, delivery(first + i)) for i in range(events)]
         statuses.clear()
-        started = time.perf_counter()
-        for environ in environs:
-            for _ in handler(environ, start_response):
-                pass
-        elapsed = time.perf_counter() - started
+        cost = _timed(request, environs)
         bad = [s for s in statuses if not s.startswith("200")]
         if bad:
             raise SystemExit(f"{path}: {len(bad)} non-200 answers, e.g. {bad[0]}")
-        return elapsed / events
+        return cost
 
-    results: dict[str, float] = {"ours": float("inf"), "anymail": float("inf")}
-    run("/postmark/tracking/", 10**7)  # warm-up: connections, URL resolver, settings cache
-    run("/anymail/postmark/tracking/", 10**7)
+    views = {"ours": "/postmark/tracking/", "anymail": "/anymail/postmark/tracking/"}
+    for path in views.values():  # warm-up: connections, URL resolver, settings cache, code paths
+        run(path, 10**7)
+    results: dict[str, Any] = {f"{key}{kind}": [] for key in views for kind in ("", "_cpu")}
     for round_number in range(rounds):
-        results["ours"] = min(results["ours"], run("/postmark/tracking/", round_number * events))
-        results["anymail"] = min(
-            results["anymail"], run("/anymail/postmark/tracking/", round_number * events)
-        )
+        # Alternate which view goes first, so that neither always follows the other's garbage.
+        order = list(views.items()) if round_number % 2 == 0 else list(views.items())[::-1]
+        for key, path in order:
+            wall, cpu = run(path, (round_number + 1) * events)
+            results[key].append(wall)
+            results[f"{key}_cpu"].append(cpu)
     stored = WebhookEvent.objects.count()
     expected = events * (rounds + 1)
     if stored != expected:
         raise SystemExit(f"stored {stored} events, expected {expected}")
+    results.update(_commit_floor(connection, events, rounds))
+    if connection.vendor == "postgresql":
+        results["explain"] = _explain(connection)
     print(json.dumps(results))
 
 
@@ -221,12 +286,12 @@ def _child(*args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
 
 
-def micro(database: str, events: int, rounds: int, sync_off: bool = False) -> dict[str, float]:
+def micro(database: str, events: int, rounds: int, variant: str = "") -> dict[str, Any]:
     if database == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             return json.loads(_child("micro", f"sqlite:///{tmp}/bench.sqlite3", str(events), str(rounds)))
     url = create_db("postmark_admin_bench_micro")
-    env = {**os.environ, **({"BENCH_SYNC_OFF": "1"} if sync_off else {})}
+    env = {**os.environ, **({f"BENCH_{variant.upper()}": "1"} if variant else {})}
     try:
         return json.loads(_child("micro", url, str(events), str(rounds), env=env))
     finally:
@@ -336,7 +401,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--load-events", type=int, default=10_000)
     parser.add_argument("--client-threads", type=int, default=16)
     parser.add_argument("--skip-load", action="store_true")
@@ -353,24 +418,57 @@ def main() -> None:
             call_command("migrate", verbosity=0)
         return
 
-    print(f"Per-event cost, {args.events} distinct Delivery webhooks per round, best of {args.rounds} rounds")
-    print(f"{'view':<44}{'database':<12}{'us/event':>10}{'events/s':>10}")
+    print(
+        f"Per-event cost: {args.events} distinct Delivery webhooks per round and view, the same WSGI handler,"
+        f" middleware and requests for both views, {args.rounds} rounds after a warm-up round."
+    )
+    print("Wall time per event: best, median and worst round (the spread is this machine's noise);")
+    print("cpu: this process's CPU time per event in the best round (waiting for the database excluded).")
+    print(f"{'view':<40}{'database':<13}{'best':>7}{'median':>8}{'worst':>8}{'cpu':>6}{'events/s':>10}")
+    variants = (
+        ("sqlite", "sqlite", ""),
+        ("postgresql", "postgresql", ""),
+        ("pg-prepared", "postgresql", "prepared"),
+        ("pg-nosync", "postgresql", "sync_off"),
+    )
     figures = {}
-    for database in ("sqlite", "postgresql", "pg-nosync"):
-        figures[database] = result = micro(
-            database.replace("pg-nosync", "postgresql"), args.events, args.rounds, database == "pg-nosync"
-        )
-        for label, key in (
+    for label, database, variant in variants:
+        figures[label] = result = micro(database, args.events, args.rounds, variant)
+        for name, key in (
             ("postmark_admin tracking (stores)", "ours"),
-            ("anymail Postmark tracking (no storage)", "anymail"),
+            ("anymail Postmark tracking (stores none)", "anymail"),
         ):
-            cost = result[key]
-            print(f"{label:<44}{database:<12}{cost * 1e6:>10.0f}{1 / cost:>10.0f}")
-    for database, result in figures.items():
-        print(f"ratio ours/anymail on {database}: {result['ours'] / result['anymail']:.2f}x")
-    print("(pg-nosync: PostgreSQL with synchronous_commit=off, for this benchmark only: the difference to")
-    print(" 'postgresql' is the cost of flushing each event durably before answering Postmark.)")
-
+            walls = sorted(result[key])
+            cpu = min(result[f"{key}_cpu"])
+            print(
+                f"{name:<40}{label:<13}{walls[0] * 1e6:>7.0f}{statistics.median(walls) * 1e6:>8.0f}"
+                f"{walls[-1] * 1e6:>8.0f}{cpu * 1e6:>6.0f}{1 / walls[0]:>10.0f}"
+            )
+        floor = sorted(result["floor"])
+        print(
+            f"{'bare one-column INSERT + commit':<40}{label:<13}{floor[0] * 1e6:>7.0f}"
+            f"{statistics.median(floor) * 1e6:>8.0f}{floor[-1] * 1e6:>8.0f}"
+        )
+        if result.get("floor_nosync") and variant != "sync_off":
+            nosync = sorted(result["floor_nosync"])
+            print(
+                f"{'  the same, synchronous_commit=off':<40}{label:<13}{nosync[0] * 1e6:>7.0f}"
+                f"{statistics.median(nosync) * 1e6:>8.0f}{nosync[-1] * 1e6:>8.0f}"
+            )
+    print()
+    for label, result in figures.items():
+        best = min(result["ours"]) / min(result["anymail"])
+        median = statistics.median(result["ours"]) / statistics.median(result["anymail"])
+        floor = min(result["floor"]) / min(result["anymail"])
+        print(
+            f"ratio ours/anymail on {label}: {best:.2f}x (best rounds), {median:.2f}x (medians); "
+            f"the bare committed INSERT alone is {floor:.2f}x anymail's whole cost"
+        )
+    print("pg-prepared: OPTIONS server_side_binding=True, prepare_threshold=5 (a site's choice, see docs).")
+    print("pg-nosync: synchronous_commit=off, for this benchmark only: what the durable commit costs.")
+    print()
+    print("EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):")
+    print(figures["postgresql"]["explain"])
     if args.skip_load:
         return
     print()

@@ -372,3 +372,61 @@ def test_failing_receiver_loses_nothing(client, creds, received, caplog, django_
     assert f"webhook event {event.pk}" in record.getMessage()
     assert "broken" in record.getMessage()
     assert record.exc_info[0] is RuntimeError
+
+
+def test_no_after_commit_callback_without_receivers(client, creds, django_capture_on_commit_callbacks):
+    assert not signals.tracking.has_listeners(WebhookEvent)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert post(client, TRACKING_URL, load("delivery"), creds).status_code == 200
+    assert callbacks == []  # nobody listens: no callback, no model instance built
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_only_the_listened_signal_gets_a_callback(client, creds, django_capture_on_commit_callbacks):
+    calls = []
+
+    def tracking(sender, event, **kwargs):
+        calls.append(event.pk)
+
+    signals.tracking.connect(tracking)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            post(client, INBOUND_URL, load("inbound"), creds)
+            post(client, TRACKING_URL, load("open"), creds)
+    finally:
+        signals.tracking.disconnect(tracking)
+    assert len(callbacks) == 1
+    assert calls == [WebhookEvent.objects.get(event_type="opened").pk]
+
+
+def test_signalled_event_equals_the_stored_row(client, creds, received, django_capture_on_commit_callbacks):
+    seen = []
+
+    def keep(sender, event, **kwargs):
+        seen.append(event)
+
+    signals.tracking.connect(keep)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            post(client, TRACKING_URL, load("bounce"), creds)
+    finally:
+        signals.tracking.disconnect(keep)
+    [event] = seen
+    stored = WebhookEvent.objects.get()
+    assert not event._state.adding
+    assert event._state.db == stored._state.db
+    fields = [f.attname for f in WebhookEvent._meta.concrete_fields]
+    assert {name: getattr(event, name) for name in fields} == {name: getattr(stored, name) for name in fields}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's extra LIKE index")
+def test_dedupe_key_has_one_index():
+    # unique=True would add a varchar_pattern_ops index that every insert pays for and no query uses.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [WebhookEvent._meta.db_table, "%(dedupe_key%"],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 1, definitions
+    assert "UNIQUE" in definitions[0]
