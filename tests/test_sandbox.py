@@ -240,6 +240,12 @@ def test_batch_answers_in_order(api, postmark_sandbox):
     assert [stored["MessageID"] for stored in postmark_sandbox.messages] == [
         results[i]["MessageID"] for i in (0, 2, 4)
     ]
+    # One request, one submission time; every accepted message has its own id.
+    assert len({results[i]["SubmittedAt"] for i in (0, 2, 4)}) == 1
+    assert len({results[i]["MessageID"] for i in (0, 2, 4)}) == 3
+    # The stored record is the message as sent plus its MessageID; the request's JSON is left as sent.
+    assert postmark_sandbox.messages[0] == {**batch[0], "MessageID": results[0]["MessageID"]}
+    assert "MessageID" not in postmark_sandbox.requests[-1].json_body[0]
 
 
 def test_batch_limits(api, postmark_sandbox):

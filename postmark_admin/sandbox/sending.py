@@ -25,11 +25,18 @@ TEST_TOKEN = "POSTMARK_API_TEST"
 
 
 def send_one(
-    sandbox: Sandbox, message: Any, *, with_template: bool, test_mode: bool, source_size: int | None = None
+    sandbox: Sandbox,
+    message: Any,
+    *,
+    with_template: bool,
+    test_mode: bool,
+    source_size: int | None = None,
+    submitted_at: str | None = None,
 ) -> dict[str, Any]:
     """Check and accept one message; return Postmark's result object or raise :class:`ApiError`.
 
-    ``source_size`` is the length of the request body the message came in (see :func:`check_message`).
+    ``source_size`` is the length of the request body the message came in (see :func:`check_message`);
+    ``submitted_at`` the request's ``SubmittedAt`` (now, by default).
     """
     checked = check_message(
         message,
@@ -42,7 +49,7 @@ def send_one(
     result: dict[str, Any] = {}
     if checked.to:
         result["To"] = message["To"]
-    result["SubmittedAt"] = postmark_timestamp(eastern_now())
+    result["SubmittedAt"] = submitted_at or postmark_timestamp(eastern_now())
     result["MessageID"] = message_id
     if test_mode:
         # POSTMARK_API_TEST: validated, never delivered, no suppression check, no webhooks.
@@ -96,12 +103,20 @@ def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_t
         )
     test_mode = _is_test(received)
     size = len(received.raw_body)
+    # One SubmittedAt for the whole batch: it was submitted in one request.
+    submitted_at = postmark_timestamp(eastern_now())
     results = []
     for message in messages:
         try:
-            results.append(
-                send_one(sandbox, message, with_template=with_template, test_mode=test_mode, source_size=size)
+            result = send_one(
+                sandbox,
+                message,
+                with_template=with_template,
+                test_mode=test_mode,
+                source_size=size,
+                submitted_at=submitted_at,
             )
+            results.append(result)
         except ApiError as refused:
             results.append(refused.body())
     return Answer(200, results)

@@ -12,7 +12,6 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from .addresses import Address, AddressError, parse_address_list, parse_mailbox
@@ -104,11 +103,12 @@ class CheckedMessage:
     text_body: str
     tag: str
     metadata: dict[str, str] = field(default_factory=dict)
+    #: Every recipient, lower-cased, de-duplicated, in To, Cc, Bcc order (derived once, when created).
+    recipients: list[str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def recipients(self) -> list[str]:
-        """Every recipient, lower-cased, de-duplicated, in To, Cc, Bcc order (computed once)."""
-        return list(dict.fromkeys(address.normalized for address in (*self.to, *self.cc, *self.bcc)))
+    def __post_init__(self) -> None:
+        addresses = (*self.to, *self.cc, *self.bcc)
+        object.__setattr__(self, "recipients", list(dict.fromkeys(a.normalized for a in addresses)))
 
 
 #: Re-encoding parsed JSON compactly makes it at most this many times longer than the text it was parsed
