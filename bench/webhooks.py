@@ -201,6 +201,29 @@ def _explain(connection: Any) -> str:
     return plan
 
 
+def _diagnostics(run: Any, connection: Any, rounds: int) -> dict[str, list[float]]:
+    """Our view with its INSERT replaced: by nothing (the Python cost), then by ``SELECT 1`` (one round trip)."""
+    from postmark_admin import views
+    from postmark_admin.storage import Inserted
+
+    def select_one(normalized: Any, using: str | None = None) -> Inserted:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return Inserted(None, None, connection.alias)  # type: ignore[arg-type]
+
+    real = views.insert_event
+    found: dict[str, list[float]] = {"no_storage": [], "select_one": []}
+    try:
+        for round_number in range(rounds):
+            views.insert_event = lambda normalized, using=None: Inserted(None, None, connection.alias)  # type: ignore[assignment,arg-type]
+            found["no_storage"].append(run("/postmark/tracking/", 10**8 + round_number * 10**5)[0])
+            views.insert_event = select_one  # type: ignore[assignment]
+            found["select_one"].append(run("/postmark/tracking/", 10**8 + round_number * 10**5)[0])
+    finally:
+        views.insert_event = real
+    return found
+
+
 def child_micro(database_url: str, events: int, rounds: int) -> None:
     configure(database_url)
     from django.core.management import call_command
@@ -245,6 +268,8 @@ def child_micro(database_url: str, events: int, rounds: int) -> None:
     expected = events * (rounds + 1)
     if stored != expected:
         raise SystemExit(f"stored {stored} events, expected {expected}")
+    if connection.vendor == "postgresql":
+        results.update(_diagnostics(run, connection, rounds))
     results.update(_commit_floor(connection, events, rounds))
     if connection.vendor == "postgresql":
         results["explain"] = _explain(connection)
@@ -444,6 +469,16 @@ def main() -> None:
                 f"{name:<40}{label:<13}{walls[0] * 1e6:>7.0f}{statistics.median(walls) * 1e6:>8.0f}"
                 f"{walls[-1] * 1e6:>8.0f}{cpu * 1e6:>6.0f}{1 / walls[0]:>10.0f}"
             )
+        for name, key in (
+            ("  diagnostic: ours, INSERT skipped", "no_storage"),
+            ("  diagnostic: ours, SELECT 1 instead", "select_one"),
+        ):
+            if key in result and variant == "":
+                walls = sorted(result[key])
+                print(
+                    f"{name:<40}{label:<13}{walls[0] * 1e6:>7.0f}{statistics.median(walls) * 1e6:>8.0f}"
+                    f"{walls[-1] * 1e6:>8.0f}"
+                )
         floor = sorted(result["floor"])
         print(
             f"{'bare one-column INSERT + commit':<40}{label:<13}{floor[0] * 1e6:>7.0f}"
@@ -466,6 +501,10 @@ def main() -> None:
         )
     print("pg-prepared: OPTIONS server_side_binding=True, prepare_threshold=5 (a site's choice, see docs).")
     print("pg-nosync: synchronous_commit=off, for this benchmark only: what the durable commit costs.")
+    print(
+        "diagnostics: our view with the INSERT skipped (its Python cost) or replaced by SELECT 1 (the cost of"
+    )
+    print(" any database round trip on this machine); neither stores anything.")
     print()
     print("EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):")
     print(figures["postgresql"]["explain"])
