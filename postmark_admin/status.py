@@ -20,6 +20,8 @@ INVALID = "invalid"
 FAILED = "failed"
 UNKNOWN = "unknown"
 STATUSES = (SENT, QUEUED, REJECTED, INVALID, FAILED, UNKNOWN)
+#: Which status wins when a message went out as several items (lower wins).
+_RANK = {SENT: 0, QUEUED: 1, REJECTED: 2, INVALID: 3, UNKNOWN: 4, FAILED: 5}
 
 _INACTIVE = re.compile(
     r"inactive addresses:\s*(.*?)\.?\s*(?:Inactive recipients|$)", re.IGNORECASE | re.DOTALL
@@ -121,9 +123,8 @@ def merge_recipients(
     into: dict[str, RecipientStatus], statuses: Mapping[str, RecipientStatus]
 ) -> dict[str, RecipientStatus]:
     """Combine statuses of a message sent as several items: a success wins over a failure."""
-    rank = {SENT: 0, QUEUED: 1, REJECTED: 2, INVALID: 3, UNKNOWN: 4, FAILED: 5}
     for address, status in statuses.items():
         current = into.get(address)
-        if current is None or rank[status.status] < rank[current.status]:
+        if current is None or _RANK[status.status] < _RANK[current.status]:
             into[address] = status
     return into
