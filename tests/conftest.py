@@ -100,3 +100,19 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+SCREENSHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+def save_screenshot(page, name: str) -> None:
+    """A full-page PNG in artifacts/screenshots/ (gitignored; the docs copy the good ones)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def assert_page_hides(page, *secrets: str) -> None:
+    """None of ``secrets`` is anywhere in the page's HTML."""
+    html = page.content()
+    for secret in secrets:
+        assert secret not in html

@@ -7,15 +7,13 @@ the credentials stored in the settings row. Screenshots go to artifacts/screensh
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.sandbox import Sandbox
-from tests.conftest import needs_chromium
+from tests.conftest import SCREENSHOTS, assert_page_hides, needs_chromium, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 TOKEN = "browser-token-6a0f1e2d-3c4b-5a69-8778-9f0e1d2c3b4a"
 OLD_TOKEN = "old-token-b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e"
 HOOK_PASSWORD = "browser-hook-password-K7p2Qw9x"
@@ -28,14 +26,11 @@ pytestmark = [
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    save_screenshot(page, f"{name}")
 
 
 def no_secrets(page) -> None:
-    html = page.content()
-    for secret in (TOKEN, OLD_TOKEN, HOOK_PASSWORD):
-        assert secret not in html
+    assert_page_hides(page, TOKEN, OLD_TOKEN, HOOK_PASSWORD)
 
 
 def test_change_token_send_test_email_and_see_the_delivery_event(

@@ -6,8 +6,6 @@ stored in the settings row. Screenshots go to artifacts/screenshots/wagtail-*.pn
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip(
@@ -18,9 +16,8 @@ from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.sandbox import Sandbox
-from tests.conftest import needs_chromium
+from tests.conftest import assert_page_hides, needs_chromium, save_screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 TOKEN = "wagtail-token-2f0e9d8c-7b6a-4958-8d7c-6b5a49382716"
 OLD_TOKEN = "wagtail-old-token-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 HOOK_PASSWORD = "wagtail-hook-password-R4t8Yp2Lq"
@@ -33,14 +30,11 @@ pytestmark = [
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"wagtail-{name}.png"), full_page=True)
+    save_screenshot(page, f"wagtail-{name}")
 
 
 def no_secrets(page) -> None:
-    html = page.content()
-    for secret in (TOKEN, OLD_TOKEN, HOOK_PASSWORD):
-        assert secret not in html
+    assert_page_hides(page, TOKEN, OLD_TOKEN, HOOK_PASSWORD)
 
 
 def test_wagtail_change_token_send_test_email_and_see_the_event(
