@@ -16,7 +16,7 @@ django.setup()
 
 project = "django-postmark-admin"
 author = "django-postmark-admin contributors"
-copyright = "2026, django-postmark-admin contributors"  # noqa: A001
+copyright = "2026, django-postmark-admin contributors"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_parser"]
 source_suffix = {".rst": "restructuredtext"}
 suppress_warnings = ["myst.header"]
