@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.text import capfirst
 
 from .crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
 
@@ -72,4 +73,4 @@ class EncryptedSecretField(models.TextField):
     def formfield(self, **kwargs: Any) -> Any:
         from .forms import SecretFormField
 
-        return SecretFormField(required=False, label=self.verbose_name, help_text=self.help_text)
+        return SecretFormField(required=False, label=capfirst(self.verbose_name), help_text=self.help_text)
