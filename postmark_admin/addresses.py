@@ -8,6 +8,7 @@ tests compare the fast path with.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ class ParsedAddress:
     display_name: str
     addr_spec: str
 
-    def format(self) -> str:
+    @functools.cached_property  # frozen, but memoized parses are formatted again and again
+    def formatted(self) -> str:
         """``Name <local@domain>`` with the name quoted when needed and the domain IDNA-encoded."""
         local, _sep, domain = self.addr_spec.rpartition("@")
         addr = f"{local}@{idna(domain)}"
@@ -44,6 +46,10 @@ class ParsedAddress:
         if _SPECIALS.search(name):
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} <{addr}>"
+
+    def format(self) -> str:
+        """``Name <local@domain>`` with the name quoted when needed and the domain IDNA-encoded."""
+        return self.formatted
 
 
 def idna(domain: str) -> str:
@@ -62,39 +68,55 @@ def split_mailboxes(text: str) -> list[tuple[str, str]]:
     return [(name or "", angled)] if angled else [("", bare)]
 
 
+class _Refused(ValueError):
+    """Why a text is not a valid address: ``"line break"``, ``"syntax"`` or ``"non-ascii local"``."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _mailboxes(text: str) -> tuple[ParsedAddress, ...]:
+    """The mailboxes in one non-blank address string. Memoized: a site sends From the same few
+    addresses, so each is parsed and formatted once (refusals raise, and are not memoized)."""
+    if "\n" in text or "\r" in text:
+        raise _Refused("line break")
+    parsed = []
+    for name, addr in split_mailboxes(text):
+        local, at, domain = addr.rpartition("@")
+        if not at or not local or not domain:
+            raise _Refused("syntax")
+        if not local.isascii():
+            raise _Refused("non-ascii local")
+        parsed.append(ParsedAddress(name, addr))
+    return tuple(parsed)
+
+
 def parse_addresses(values: Iterable[Any], field_name: str, message: Any = None) -> list[ParsedAddress]:
     """Parse Django's address strings (``"Name <a@b>"``, or several comma-separated)."""
-    parsed = []
+    parsed: list[ParsedAddress] = []
     for value in values:
-        text = force_str(value)
+        text = value if type(value) is str else force_str(value)
         if not text.strip():
             continue
-        if "\n" in text or "\r" in text:
+        try:
+            parsed.extend(_mailboxes(text))
+        except _Refused as refused:
+            reason = refused.args[0]
+            if reason == "line break":
+                description = _("Invalid %(field)s address %(address)r: line breaks are not allowed.")
+            elif reason == "non-ascii local":
+                description = _(
+                    "Invalid %(field)s address %(address)r: Postmark accepts only ASCII before the @."
+                )
+            else:
+                description = _("Invalid %(field)s address %(address)r.")
             raise PostmarkInvalidMessage(
-                _("Invalid %(field)s address %(address)r: line breaks are not allowed.")
-                % {"field": field_name, "address": text},
-                message,
-            )
-        for name, addr in split_mailboxes(text):
-            local, at, domain = addr.rpartition("@")
-            if not at or not local or not domain:
-                raise PostmarkInvalidMessage(
-                    _("Invalid %(field)s address %(address)r.") % {"field": field_name, "address": text},
-                    message,
-                )
-            if not local.isascii():
-                raise PostmarkInvalidMessage(
-                    _("Invalid %(field)s address %(address)r: Postmark accepts only ASCII before the @.")
-                    % {"field": field_name, "address": text},
-                    message,
-                )
-            parsed.append(ParsedAddress(name, addr))
+                description % {"field": field_name, "address": text}, message
+            ) from None
     return parsed
 
 
 def join_addresses(addresses: Iterable[ParsedAddress]) -> str:
     """The comma-separated field value Postmark takes (``To``, ``Cc``, ``Bcc``, ``ReplyTo``, ``From``)."""
-    return ", ".join(address.format() for address in addresses)
+    return ", ".join([address.formatted for address in addresses])
 
 
 def count_mailboxes(value: str) -> int:

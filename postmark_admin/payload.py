@@ -7,6 +7,7 @@ object per item, already serialized), so the whole mapping is tested with tables
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .addresses import join_addresses as _join
 from .attachments import attachment_payload
 from .crypto import Secret
 from .exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
-from .message import TrackLinks
+from .message import MESSAGE_ATTRIBUTES, TrackLinks
 
 #: Postmark's limits (see docs/sending.rst).
 MAX_RECIPIENTS = 50
@@ -70,6 +71,35 @@ def is_unset(value: Any) -> bool:
 def _attr(message: Any, name: str) -> Any:
     value = getattr(message, name, None)
     return None if is_unset(value) else value
+
+
+_OPTION_NAMES = frozenset(MESSAGE_ATTRIBUTES)
+
+
+@functools.lru_cache(maxsize=256)
+def _class_may_have_options(cls: type) -> bool:
+    """Whether ``cls`` defines a Postmark option (class attribute, property) or computes attributes."""
+    return hasattr(cls, "__getattr__") or any(hasattr(cls, name) for name in _OPTION_NAMES)
+
+
+def _options(message: Any) -> dict[str, Any]:
+    """The :data:`MESSAGE_ATTRIBUTES` that ``message`` sets (None and anymail's UNSET left out).
+
+    A plain EmailMessage (no such attribute on its class or instance) skips the fourteen look-ups.
+    """
+    instance = getattr(message, "__dict__", None)
+    if (
+        instance is not None
+        and instance.keys().isdisjoint(_OPTION_NAMES)
+        and not _class_may_have_options(type(message))
+    ):
+        return {}
+    options = {}
+    for name in MESSAGE_ATTRIBUTES:
+        value = _attr(message, name)
+        if value is not None:
+            options[name] = value
+    return options
 
 
 # -- the mapping ---------------------------------------------------------------------------
@@ -169,6 +199,7 @@ def build_payload(
     unsupported = _Unsupported(ignore_unsupported_features, message)
     encoding = getattr(message, "encoding", None) or "utf-8"
     data: dict[str, Any] = {}
+    options = _options(message)
 
     data["From"] = _join(parse_addresses([from_email or message.from_email], "From", message))
     to = parse_addresses(message.to, "To", message)
@@ -191,34 +222,34 @@ def build_payload(
     if attachments:
         data["Attachments"] = attachments
 
-    tags = _attr(message, "tags")
+    tags = options.get("tags")
     if tags:
         tags = [tags] if isinstance(tags, str) else list(tags)
         if len(tags) > 1:
             unsupported(_("more than one tag (%(tags)s)") % {"tags": ", ".join(map(str, tags))})
         data["Tag"] = force_str(tags[0])
-    metadata = _attr(message, "metadata")
+    metadata = options.get("metadata")
     if metadata:
         data["Metadata"] = dict(metadata)
-    track_opens = _attr(message, "track_opens")
+    track_opens = options.get("track_opens")
     if track_opens is not None:
         data["TrackOpens"] = bool(track_opens)
-    track_clicks = _attr(message, "track_clicks")
+    track_clicks = options.get("track_clicks")
     if track_clicks is not None:
         data["TrackLinks"] = _track_links(track_clicks, message)
-    data["MessageStream"] = _attr(message, "message_stream") or message_stream or "outbound"
+    data["MessageStream"] = options.get("message_stream") or message_stream or "outbound"
 
-    if _attr(message, "send_at") is not None:
+    if options.get("send_at") is not None:
         unsupported(_("scheduled sending (send_at)"))
-    if _attr(message, "envelope_sender") is not None:
+    if options.get("envelope_sender") is not None:
         unsupported(_("a custom envelope sender (envelope_sender)"))
 
-    template_id = _attr(message, "template_id")
-    merge_global_data = _attr(message, "merge_global_data")
-    merge_data = _attr(message, "merge_data")
-    merge_metadata = _attr(message, "merge_metadata")
-    merge_headers = _attr(message, "merge_headers")
-    inline_css = _attr(message, "inline_css")
+    template_id = options.get("template_id")
+    merge_global_data = options.get("merge_global_data")
+    merge_data = options.get("merge_data")
+    merge_metadata = options.get("merge_metadata")
+    merge_headers = options.get("merge_headers")
+    inline_css = options.get("inline_css")
     templated = template_id is not None and template_id != ""
     if templated:
         if isinstance(template_id, int) or str(template_id).isdigit():
@@ -248,7 +279,7 @@ def build_payload(
         if inline_css is not None:
             unsupported(_("inline_css without a template_id"))
 
-    esp_extra = dict(_attr(message, "esp_extra") or {})
+    esp_extra = dict(options.get("esp_extra") or {})
     token = esp_extra.pop("server_token", None)
     server_token = Secret(str(token)) if token else None
 

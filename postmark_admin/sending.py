@@ -45,16 +45,17 @@ def _set_status(message: Any, status: PostmarkStatus) -> None:
     message.anymail_status = status
 
 
-def _from_email(message: Any, config: EffectiveConfig) -> str | None:
-    """The configured default From, for messages that kept Django's DEFAULT_FROM_EMAIL."""
+def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[Any, ...]]:
+    """The configured default From, and the ``from_email`` values it replaces (None, "", Django's default).
+
+    Only a default configured somewhere (not the built-in one) replaces a message's From.
+    """
     from django.conf import settings
 
     source = config.sources.get("default_from_email")
     if source is None or source.source == Source.DEFAULT or not config.default_from_email:
-        return None
-    return (
-        config.default_from_email if message.from_email in (None, "", settings.DEFAULT_FROM_EMAIL) else None
-    )
+        return None, ()
+    return config.default_from_email, (None, "", settings.DEFAULT_FROM_EMAIL)
 
 
 def prepare(
@@ -62,13 +63,16 @@ def prepare(
 ) -> list[tuple[int, PreparedMessage]]:
     """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed."""
     prepared = []
+    default_from, replaced = _default_from(config)  # once per call, not per message
+    message_stream = config.message_stream
+    ignore_unsupported_features = config.ignore_unsupported_features
     for index, message in enumerate(messages):
         try:
             result = build_payload(
                 message,
-                message_stream=config.message_stream,
-                ignore_unsupported_features=config.ignore_unsupported_features,
-                from_email=_from_email(message, config),
+                message_stream=message_stream,
+                ignore_unsupported_features=ignore_unsupported_features,
+                from_email=default_from if message.from_email in replaced else None,
             )
         except (PostmarkUnsupportedFeature, PostmarkInvalidMessage) as error:
             _set_status(

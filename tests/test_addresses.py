@@ -125,3 +125,17 @@ def test_join_and_count():
     joined = join_addresses([ParsedAddress("A", "a@example.com"), ParsedAddress("", "b@example.com")])
     assert joined == "A <a@example.com>, b@example.com"
     assert count_mailboxes(joined) == 2
+
+
+def test_memoized_parse_refuses_every_time_with_the_field_asked_for():
+    # Refusals are not memoized: the second call names its own field.
+    with pytest.raises(PostmarkInvalidMessage, match="Invalid To address"):
+        parse_addresses(["no-at-sign"], "To")
+    with pytest.raises(PostmarkInvalidMessage, match="Invalid Cc address"):
+        parse_addresses(["no-at-sign"], "Cc")
+
+
+def test_memoized_parse_returns_equal_results_and_a_fresh_list():
+    first = parse_addresses(["Ann <a@example.com>"], "From")
+    first.append(ParsedAddress("", "extra@example.com"))
+    assert parse_addresses(["Ann <a@example.com>"], "From") == [ParsedAddress("Ann", "a@example.com")]

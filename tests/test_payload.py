@@ -422,3 +422,36 @@ def test_fifty_recipients_across_to_cc_bcc_are_accepted():
     message.bcc.append("one-more@example.com")
     with pytest.raises(PostmarkInvalidMessage, match="51 recipients"):
         build_payload(message)
+
+
+class _ClassDefaults(EmailMultiAlternatives):
+    track_opens = True
+
+
+class _PropertyOption(EmailMultiAlternatives):
+    @property
+    def tags(self):
+        return ["from-a-property"]
+
+
+class _ComputedOptions(EmailMultiAlternatives):
+    def __getattr__(self, name):
+        if name == "metadata":
+            return {"via": "getattr"}
+        raise AttributeError(name)
+
+
+@pytest.mark.parametrize(
+    ("cls", "expected"),
+    [
+        (EmailMultiAlternatives, BASE),
+        (_ClassDefaults, {**BASE, "TrackOpens": True}),
+        (_PropertyOption, {**BASE, "Tag": "from-a-property"}),
+        (_ComputedOptions, {**BASE, "Metadata": {"via": "getattr"}}),
+    ],
+    ids=["plain", "class-attribute", "property", "__getattr__"],
+)
+def test_options_from_the_class_are_read_too(cls, expected):
+    # A plain message skips the option look-ups; one whose class may supply an option must not.
+    message = cls("Hi", "Body", FROM, ["to@example.com"])
+    assert build_payload(message).items[0].data == expected
