@@ -413,3 +413,15 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
     assert [event.trigger for event in events] == built
     assert len(sandbox.bounces) == bounces
     assert (recipient in sandbox.inactive) == (bounces == 1)
+
+
+def test_message_ids_are_random_version_4_uuids():
+    import uuid
+
+    from postmark_admin.sandbox.sending import new_message_id
+
+    ids = [new_message_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ def _scan_addresses(value: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+@functools.lru_cache(maxsize=1024)  # Address is immutable; a client sends From the same few addresses
 def parse_mailbox(text: str) -> Address:
     """``addr``, ``Name <addr>`` or ``"Name, Jr." <addr>``; raise :class:`AddressError` otherwise."""
     text = text.strip()

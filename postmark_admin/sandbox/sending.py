@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import TYPE_CHECKING, Any
 
 from .records import ReceivedRequest, eastern_now, postmark_timestamp
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from .core import Sandbox
 
 TEST_TOKEN = "POSTMARK_API_TEST"
+
+
+def new_message_id() -> str:
+    """A random (version 4) UUID as text, like Postmark's MessageID.
+
+    The same value ``str(uuid.uuid4())`` gives, formatted directly (a third of its cost).
+    """
+    value = (int.from_bytes(os.urandom(16)) & ~(0xF000 << 64 | 0xC << 60)) | (0x4000 << 64 | 0x8 << 60)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def send_one(
@@ -45,7 +55,7 @@ def send_one(
         templates=sandbox.templates,
         source_size=source_size,
     )
-    message_id = str(uuid.uuid4())
+    message_id = new_message_id()
     result: dict[str, Any] = {}
     if checked.to:
         result["To"] = message["To"]

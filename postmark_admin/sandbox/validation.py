@@ -245,7 +245,7 @@ def check_message(
             413, 300, f"The message is larger than the {MAX_MESSAGE_BYTES // 1024 // 1024} MB limit."
         )
     sender = _sender(message)
-    to, cc, bcc = (_addresses(message, name) for name in ("To", "Cc", "Bcc"))
+    to, cc, bcc = _addresses(message, "To"), _addresses(message, "Cc"), _addresses(message, "Bcc")
     if not (to or cc or bcc):
         raise invalid("Zero recipients specified")
     if len(to) + len(cc) + len(bcc) > MAX_RECIPIENTS:
@@ -264,7 +264,7 @@ def check_message(
         subject = message.get("Subject") or ""
         html_body = message.get("HtmlBody") or ""
         text_body = message.get("TextBody") or ""
-        if not all(isinstance(part, str) for part in (subject, html_body, text_body)):
+        if not (isinstance(subject, str) and isinstance(html_body, str) and isinstance(text_body, str)):
             raise invalid("Invalid 'Subject', 'HtmlBody' or 'TextBody': expected text.")
         if not html_body and not text_body:
             raise invalid("Provide either email TextBody or HtmlBody or both.")
