@@ -10,7 +10,7 @@ once the whole list was attempted.
 
 Mapping is deliberately not overlapped with sending: a first chunk on the wire before the
 last message is mapped would break the promise above (a bad message 700 would no longer
-stop the call). Mapping is cheap instead (about 20 µs per plain message).
+stop the call). Mapping is cheap instead (about 13-20 µs per plain message).
 """
 
 from __future__ import annotations
