@@ -27,18 +27,18 @@ from django.core.cache import caches
 from django.core.checks import Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
-from . import conf, settings_cache
+from . import conf, config_fields, settings_cache
 
 WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
 
 
 def _configured_places(name: str) -> list[tuple[str, Any]]:
     """(place, raw value) for every settings.py and environment place that sets ``name``."""
-    spec = conf.FIELDS[name]
+    spec = config_fields.FIELDS[name]
     found = []
     for place in spec.settings_places:
-        value = conf._read_settings_place(place)
-        if value is not conf._MISSING and value not in (None, ""):
+        value = config_fields._read_settings_place(place)
+        if value is not config_fields._MISSING and value not in (None, ""):
             found.append((conf.settings_place_name(place), value))
     for env_name in spec.env_names:
         if os.environ.get(env_name):

@@ -1,0 +1,58 @@
+"""Settings that only settings.py holds (no database row, no environment), read live."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULT_WEBHOOK_MAX_BODY_SIZE = 64 * 1024 * 1024
+
+
+class AppSettings:
+    """Settings that only settings.py holds, read live so ``override_settings`` works."""
+
+    @property
+    def CACHE(self) -> str:
+        """Alias of the cache that holds the settings row (``POSTMARK_CACHE``)."""
+        return getattr(settings, "POSTMARK_CACHE", "default")
+
+    @property
+    def WEBHOOK_ALLOW_UNAUTHENTICATED(self) -> bool:
+        """Accept webhooks without credentials when none are configured anywhere (not recommended)."""
+        return bool(getattr(settings, "POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED", False))
+
+    @property
+    def WEBHOOK_MAX_BODY_SIZE(self) -> int:
+        """Largest webhook body accepted, in bytes (``POSTMARK_WEBHOOK_MAX_BODY_SIZE``).
+
+        The default leaves room for an inbound mail at Postmark's 35 MB limit, base64-encoded.
+        """
+        return int(getattr(settings, "POSTMARK_WEBHOOK_MAX_BODY_SIZE", DEFAULT_WEBHOOK_MAX_BODY_SIZE))
+
+    @property
+    def EVENT_RETENTION_DAYS(self) -> int | None:
+        """Days of webhook events that ``postmark_prune_events`` keeps by default (None: keep all)."""
+        value = getattr(settings, "POSTMARK_EVENT_RETENTION_DAYS", None)
+        return None if value in (None, "") else int(value)
+
+    @property
+    def MAX_RETRIES(self) -> int:
+        """Retries of a request that certainly sent nothing (429, 503, connect errors) (``POSTMARK_MAX_RETRIES``)."""
+        return int(getattr(settings, "POSTMARK_MAX_RETRIES", 3))
+
+    @property
+    def RETRY_BACKOFF(self) -> float:
+        """Base delay in seconds of the exponential, jittered backoff (``POSTMARK_RETRY_BACKOFF``)."""
+        return float(getattr(settings, "POSTMARK_RETRY_BACKOFF", 0.5))
+
+    @property
+    def RETRY_MAX_DELAY(self) -> float:
+        """Longest wait between two attempts, in seconds (``POSTMARK_RETRY_MAX_DELAY``)."""
+        return float(getattr(settings, "POSTMARK_RETRY_MAX_DELAY", 10.0))
+
+    @property
+    def MAX_CONCURRENT_REQUESTS(self) -> int:
+        """Batch calls one ``send_messages()`` may have in flight at once (``POSTMARK_MAX_CONCURRENT_REQUESTS``)."""
+        return max(int(getattr(settings, "POSTMARK_MAX_CONCURRENT_REQUESTS", 4)), 1)
+
+
+app_settings = AppSettings()

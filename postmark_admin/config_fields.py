@@ -1,0 +1,242 @@
+"""Where each configuration field may come from: its settings.py and environment names, how a raw
+value is parsed, and its default. Pure data and parsing; :mod:`postmark_admin.conf` does the resolving.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import environ
+from django.conf import settings
+
+from .crypto import Secret
+
+DEFAULT_API_URL = "https://api.postmarkapp.com/"
+DEFAULT_MESSAGE_STREAM = "outbound"
+DEFAULT_TIMEOUT = 30.0
+
+
+class Source(enum.StrEnum):
+    ARGUMENT = "argument"
+    OVERRIDE = "override"
+    DATABASE = "database"
+    SETTINGS = "settings"
+    ENVIRONMENT = "environment"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One field's effective value, its :class:`Source` and the exact place it was read from."""
+
+    value: Any
+    source: Source
+    origin: str
+
+    def __repr__(self) -> str:
+        shown = "<secret>" if isinstance(self.value, Secret) or _has_secret(self.value) else repr(self.value)
+        return f"Resolved({shown}, source={self.source.value!r}, origin={self.origin!r})"
+
+
+@dataclass(frozen=True)
+class WebhookCredential:
+    """One accepted username/password pair for the webhook URLs."""
+
+    username: str
+    password: Secret
+
+    def __repr__(self) -> str:
+        return f"WebhookCredential(username={self.username!r}, password={self.password!r})"
+
+
+def _has_secret(value: Any) -> bool:
+    return isinstance(value, tuple) and any(isinstance(v, WebhookCredential) for v in value)
+
+
+# -- where each field may come from -------------------------------------------------------------
+
+# A settings.py place is a top-level name, or (dict name, key) for ANYMAIL = {...}.
+SettingsPlace = str | tuple[str, str]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    settings_places: tuple[SettingsPlace, ...]
+    env_names: tuple[str, ...]
+    parse: Callable[[Any], Any]
+    parse_env: Callable[[environ.Env, str], Any]
+    default: Callable[[], Resolved]
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _url(value: Any) -> str:
+    url = _str(value)
+    return url if not url or url.endswith("/") else url + "/"
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in environ.Env.BOOLEAN_TRUE_STRINGS
+    return bool(value)
+
+
+def _float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    return float(value)
+
+
+def _secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    return Secret(_str(value))
+
+
+def parse_authorization(value: Any) -> tuple[WebhookCredential, ...]:
+    """``"user:password"``, or a list (or comma-separated string) of them; malformed items are skipped.
+
+    :mod:`postmark_admin.checks` reports the malformed ones (``postmark_admin.E005``).
+    """
+    if value is None or value == "":
+        return ()
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    credentials = []
+    for item in items:
+        text = _str(item)
+        username, sep, password = text.partition(":")
+        if sep and password:
+            credentials.append(WebhookCredential(username, Secret(password)))
+    return tuple(credentials)
+
+
+def malformed_authorizations(value: Any) -> int:
+    """How many items of an authorization setting are not ``user:password``."""
+    if value is None or value == "":
+        return 0
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        return 1
+    return sum(1 for item in items if not (":" in _str(item) and _str(item).partition(":")[2]))
+
+
+def _env_str(env: environ.Env, name: str) -> Any:
+    return env.str(name, default=None)
+
+
+def _env_list(env: environ.Env, name: str) -> Any:
+    return env.list(name, default=None)
+
+
+def _constant(value: Any) -> Callable[[], Resolved]:
+    return lambda: Resolved(value, Source.DEFAULT, "default")
+
+
+def _default_from_email() -> Resolved:
+    return Resolved(settings.DEFAULT_FROM_EMAIL, Source.DEFAULT, "settings.DEFAULT_FROM_EMAIL")
+
+
+FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec(
+            "server_token",
+            (
+                "POSTMARK_SERVER_TOKEN",
+                ("ANYMAIL", "POSTMARK_SERVER_TOKEN"),
+                "ANYMAIL_POSTMARK_SERVER_TOKEN",
+                "POSTMARK_API_KEY",
+            ),
+            ("POSTMARK_SERVER_TOKEN", "ANYMAIL_POSTMARK_SERVER_TOKEN", "POSTMARK_API_KEY"),
+            _secret,
+            _env_str,
+            _constant(Secret("")),
+        ),
+        FieldSpec(
+            "api_url",
+            ("POSTMARK_API_URL", ("ANYMAIL", "POSTMARK_API_URL"), "ANYMAIL_POSTMARK_API_URL"),
+            ("POSTMARK_API_URL", "ANYMAIL_POSTMARK_API_URL"),
+            _url,
+            _env_str,
+            _constant(DEFAULT_API_URL),
+        ),
+        FieldSpec(
+            "message_stream",
+            ("POSTMARK_MESSAGE_STREAM",),
+            ("POSTMARK_MESSAGE_STREAM",),
+            _str,
+            _env_str,
+            _constant(DEFAULT_MESSAGE_STREAM),
+        ),
+        FieldSpec(
+            "webhook_credentials",
+            (
+                "POSTMARK_WEBHOOK_AUTHORIZATION",
+                ("ANYMAIL", "WEBHOOK_SECRET"),
+                ("ANYMAIL", "WEBHOOK_AUTHORIZATION"),
+                "ANYMAIL_WEBHOOK_SECRET",
+                "ANYMAIL_WEBHOOK_AUTHORIZATION",
+            ),
+            ("POSTMARK_WEBHOOK_AUTHORIZATION", "ANYMAIL_WEBHOOK_SECRET", "ANYMAIL_WEBHOOK_AUTHORIZATION"),
+            parse_authorization,
+            _env_list,
+            _constant(()),
+        ),
+        FieldSpec(
+            "ignore_unsupported_features",
+            (
+                "POSTMARK_IGNORE_UNSUPPORTED_FEATURES",
+                ("ANYMAIL", "IGNORE_UNSUPPORTED_FEATURES"),
+                "ANYMAIL_IGNORE_UNSUPPORTED_FEATURES",
+            ),
+            ("POSTMARK_IGNORE_UNSUPPORTED_FEATURES", "ANYMAIL_IGNORE_UNSUPPORTED_FEATURES"),
+            _bool,
+            _env_str,
+            _constant(False),
+        ),
+        FieldSpec(
+            "default_from_email",
+            ("POSTMARK_DEFAULT_FROM_EMAIL",),
+            ("POSTMARK_DEFAULT_FROM_EMAIL",),
+            _str,
+            _env_str,
+            _default_from_email,
+        ),
+        FieldSpec(
+            "timeout",
+            ("POSTMARK_TIMEOUT",),
+            ("POSTMARK_TIMEOUT",),
+            _float,
+            _env_str,
+            _constant(DEFAULT_TIMEOUT),
+        ),
+    )
+}
+
+#: django-postmark's credentials are a pair of settings, not one value.
+DJANGO_POSTMARK_WEBHOOK_PAIR = ("POSTMARK_API_USER", "POSTMARK_API_PASSWORD")
+
+_MISSING = object()
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value != "" and value != () and not (isinstance(value, Secret) and not value)
+
+
+def settings_place_name(place: SettingsPlace) -> str:
+    return f"settings.{place[0]}[{place[1]!r}]" if isinstance(place, tuple) else f"settings.{place}"
+
+
+def _read_settings_place(place: SettingsPlace) -> Any:
+    if isinstance(place, tuple):
+        container = getattr(settings, place[0], None)
+        return container.get(place[1], _MISSING) if isinstance(container, Mapping) else _MISSING
+    return getattr(settings, place, _MISSING)
