@@ -51,6 +51,24 @@ def staff_factory(db, django_user_model):
 
 
 @pytest.fixture
+def sandbox(db):
+    """A running sandbox, and the settings row pointing at it with the admin test secrets."""
+    from postmark_admin.models import PostmarkSettings
+    from postmark_admin.sandbox import Sandbox
+
+    with Sandbox(token=ADMIN_TEST_TOKEN, inactive=["gone@example.com"]) as running:
+        PostmarkSettings.objects.create(
+            server_token=ADMIN_TEST_TOKEN,
+            api_url=running.url,
+            default_from_email="Admin Tests <sender@example.com>",
+            webhook_username="hookuser",
+            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
+            timeout=5,
+        )
+        yield running
+
+
+@pytest.fixture
 def assert_no_secrets():
     """A checker: the admin test secrets appear neither in ``html`` nor in the settings table's columns."""
     from django.db import connection

@@ -15,7 +15,6 @@ from postmark_admin import admin_actions
 from postmark_admin.conf import WebhookCredential
 from postmark_admin.crypto import Secret
 from postmark_admin.models import PostmarkSettings
-from postmark_admin.sandbox import Sandbox
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
@@ -26,20 +25,6 @@ SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 
 def action_url(name):
     return reverse(f"admin:postmark_admin_postmarksettings_{name}")
-
-
-@pytest.fixture
-def sandbox(db):
-    with Sandbox(token=ADMIN_TEST_TOKEN, inactive=["gone@example.com"]) as running:
-        PostmarkSettings.objects.create(
-            server_token=ADMIN_TEST_TOKEN,
-            api_url=running.url,
-            default_from_email="Admin Tests <sender@example.com>",
-            webhook_username="hookuser",
-            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
-            timeout=5,
-        )
-        yield running
 
 
 @pytest.fixture

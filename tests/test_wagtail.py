@@ -17,7 +17,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from postmark_admin.sandbox import Sandbox
 from postmark_admin.settings_page import ACTION_NAMES
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
@@ -54,20 +53,6 @@ def messages_of(response):
 def login(client, staff_factory, *perms, name="editor"):
     client.force_login(staff_factory(name, ACCESS, *perms))
     return client
-
-
-@pytest.fixture
-def sandbox(db):
-    with Sandbox(token=ADMIN_TEST_TOKEN, inactive=["gone@example.com"]) as running:
-        PostmarkSettings.objects.create(
-            server_token=ADMIN_TEST_TOKEN,
-            api_url=running.url,
-            default_from_email="Wagtail Tests <sender@example.com>",
-            webhook_username="hookuser",
-            webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD,
-            timeout=5,
-        )
-        yield running
 
 
 @pytest.fixture
