@@ -44,7 +44,7 @@ def measure(label: str, reads: int, before_each=None) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from postmark_admin.conf import effective_config
+    from postmark_admin.config.effective import effective_config
 
     effective_config()  # warm
     with CaptureQueriesContext(connection) as queries:
@@ -87,7 +87,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from postmark_admin import settings_cache
+    from postmark_admin.config import row_cache as settings_cache
     from postmark_admin.models import PostmarkSettings
 
     PostmarkSettings.objects.create(server_token="bench-token-0123456789", message_stream="outbound")

@@ -185,8 +185,8 @@ def _explain(connection: Any) -> str:
 
     from django.db import transaction
 
-    from postmark_admin import storage
-    from postmark_admin.events import normalize, parse_body
+    from postmark_admin.webhooks import storage
+    from postmark_admin.webhooks.events import normalize, parse_body
 
     normalized = normalize(parse_body(delivery(10**8)))
     sql = storage._insert_sql(connection.vendor, connection.alias)
@@ -203,8 +203,8 @@ def _explain(connection: Any) -> str:
 
 def _diagnostics(run: Any, connection: Any, rounds: int) -> dict[str, list[float]]:
     """Our view with its INSERT replaced: by nothing (the Python cost), then by ``SELECT 1`` (one round trip)."""
-    from postmark_admin import views
-    from postmark_admin.storage import Inserted
+    from postmark_admin.webhooks import views
+    from postmark_admin.webhooks.storage import Inserted
 
     def select_one(normalized: Any, using: str | None = None) -> Inserted:
         with connection.cursor() as cursor:

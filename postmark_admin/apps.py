@@ -12,9 +12,9 @@ class PostmarkAdminConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from . import checks  # noqa: F401  (registers the system checks)
-        from .conf import _bump_generation
+        from .config.effective import _bump_generation
+        from .config.row_cache import row_changed, settings_changed
         from .models import PostmarkSettings
-        from .settings_cache import row_changed, settings_changed
 
         post_save.connect(row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_saved")
         post_delete.connect(
@@ -22,12 +22,12 @@ class PostmarkAdminConfig(AppConfig):
         )
         # Any setting may feed the configuration (override_settings in tests, mostly).
         setting_changed.connect(_bump_generation, dispatch_uid="postmark_admin.config_generation")
-        setting_changed.connect(settings_changed, dispatch_uid="postmark_admin.settings_cache")
+        setting_changed.connect(settings_changed, dispatch_uid="postmark_admin.config.row_cache")
 
         if apps.is_installed("django.contrib.admin"):
             # The admin's autodiscovery (run by its own ready(), which comes first when it is listed
             # before this app, as usual) has registered every app's UserAdmin by now, including one
             # registered after postmark_admin.admin was imported.
-            from .admin_users import install_user_action
+            from .admin.users import install_user_action
 
             install_user_action()

@@ -1,9 +1,9 @@
 """The Django email backend: ``EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"``.
 
 Thin on purpose: constructor options become the "arguments" layer of
-:func:`~postmark_admin.conf.effective_config`, which is read again at every
+:func:`~postmark_admin.config.effective.effective_config`, which is read again at every
 send, so a token changed in the admin is used by the next send without a
-restart. The work is in :mod:`postmark_admin.sending`.
+restart. The work is in :mod:`postmark_admin.sending.pipeline`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from .conf import EffectiveConfig, effective_config
-from .sending import send_messages
+from .config.effective import EffectiveConfig, effective_config
+from .sending.pipeline import send_messages
 
 #: Constructor options (``get_connection(...)`` keywords and ``MAILERS`` OPTIONS).
 OPTIONS = (

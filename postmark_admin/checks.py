@@ -27,7 +27,9 @@ from django.core.cache import caches
 from django.core.checks import Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
-from . import conf, config_fields, settings_cache
+from .config import effective as conf
+from .config import fields as config_fields
+from .config import row_cache
 
 WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
 
@@ -89,12 +91,12 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="postmark_admin.E007",
             )
         ]
-    if settings_cache.is_shared(caches[alias]):
+    if row_cache.is_shared(caches[alias]):
         return []
     return [
         Warning(
             f"The cache {alias!r} is local to each process, so a change saved in the admin reaches other "
-            f"worker processes only after up to {settings_cache.LOCAL_TTL:g} second(s), at the cost of a "
+            f"worker processes only after up to {row_cache.LOCAL_TTL:g} second(s), at the cost of a "
             "query per second per process.",
             hint="Point POSTMARK_CACHE (or the default cache) at Redis, Memcached or the database cache.",
             id="postmark_admin.W001",

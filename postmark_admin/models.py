@@ -11,11 +11,11 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
-from .events import EventType, RejectReason
-from .fields import EncryptedSecretField
+from .config.secret_field import EncryptedSecretField
+from .webhooks.events import EventType, RejectReason
 
 if TYPE_CHECKING:
-    from .inbound import InboundMessage
+    from .webhooks.inbound import InboundMessage
 
 _stream_id = RegexValidator(
     r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
@@ -33,8 +33,8 @@ class PostmarkSettings(SingletonModel):
     """Postmark credentials and options, editable at run time.
 
     Every field left empty means "not set here": the effective value then comes
-    from settings.py, the environment or the default (see :mod:`postmark_admin.conf`).
-    Read the effective values with :func:`postmark_admin.conf.effective_config`,
+    from settings.py, the environment or the default (see :mod:`postmark_admin.config.effective`).
+    Read the effective values with :func:`postmark_admin.config.effective.effective_config`,
     never from this row directly.
     """
 
@@ -99,7 +99,7 @@ class PostmarkSettings(SingletonModel):
         return str(_("Postmark settings"))
 
     # django-solo would pickle the whole row, decrypted secrets included, into the
-    # cache. postmark_admin.settings_cache caches the row itself, encrypted.
+    # cache. postmark_admin.config.row_cache caches the row itself, encrypted.
     def set_to_cache(self) -> None:
         return None
 
@@ -169,6 +169,6 @@ class WebhookEvent(models.Model):
         """The parsed mail of an inbound event (None for tracking events)."""
         if self.event_type != EventType.INBOUND:
             return None
-        from .inbound import parse_inbound
+        from .webhooks.inbound import parse_inbound
 
         return parse_inbound(self.payload)

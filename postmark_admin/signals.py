@@ -2,7 +2,7 @@
 
 Both are sent once per event, after the event is committed to the database, with
 ``sender=WebhookEvent`` and ``event=`` the stored :class:`~postmark_admin.models.WebhookEvent`.
-:data:`inbound` also gives ``message=``, the parsed :class:`~postmark_admin.inbound.InboundMessage`.
+:data:`inbound` also gives ``message=``, the parsed :class:`~postmark_admin.webhooks.inbound.InboundMessage`.
 
 A receiver that raises does not undo anything: the event stays stored, the error
 is logged (logger ``postmark_admin.webhooks``, with the event id) and Postmark is
@@ -34,16 +34,16 @@ def has_receivers(event_type: str) -> bool:
 
     The view skips the after-commit callback (and building the model instance) when none is.
     """
-    from .events import EventType
     from .models import WebhookEvent
+    from .webhooks.events import EventType
 
     return (inbound if event_type == EventType.INBOUND else tracking).has_listeners(WebhookEvent)
 
 
 def send_event_signal(event: WebhookEvent) -> None:
     """Send :data:`tracking` or :data:`inbound` for ``event``; log (never raise) receivers' errors."""
-    from .events import EventType
     from .models import WebhookEvent
+    from .webhooks.events import EventType
 
     if event.event_type == EventType.INBOUND:
         signal, name = inbound, "inbound"

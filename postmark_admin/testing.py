@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test.utils import TestContextDecorator
 
-from . import conf
+from .config import effective as conf
 
 #: The names override_postmark_settings() accepts: the settings row's fields.
 OVERRIDABLE = frozenset(

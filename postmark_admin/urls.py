@@ -6,7 +6,7 @@ system checks and the admin look up.
 
 from django.urls import path
 
-from .views import InboundWebhookView, TrackingWebhookView
+from .webhooks.views import InboundWebhookView, TrackingWebhookView
 
 app_name = "postmark_admin"
 

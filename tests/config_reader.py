@@ -30,7 +30,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from postmark_admin.conf import effective_config
+    from postmark_admin.config.effective import effective_config
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from postmark_admin import settings_cache
+from postmark_admin.config import row_cache as settings_cache
 
 
 @pytest.fixture(autouse=True)

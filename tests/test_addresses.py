@@ -1,4 +1,4 @@
-"""postmark_admin.addresses: the regex fast path must read every address exactly as getaddresses() does."""
+"""postmark_admin.sending.addresses: the regex fast path must read every address exactly as getaddresses() does."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from email.utils import getaddresses
 
 import pytest
 
-from postmark_admin.addresses import (
+from postmark_admin.exceptions import PostmarkInvalidMessage
+from postmark_admin.sending.addresses import (
     _SIMPLE,
     ParsedAddress,
     count_mailboxes,
@@ -15,7 +16,6 @@ from postmark_admin.addresses import (
     parse_addresses,
     split_mailboxes,
 )
-from postmark_admin.exceptions import PostmarkInvalidMessage
 
 CASES = [
     # (text, taken by the fast path)

@@ -11,10 +11,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils.html import escape
 
-from postmark_admin import admin_actions
-from postmark_admin.conf import WebhookCredential
-from postmark_admin.crypto import Secret
+from postmark_admin.config.crypto import Secret
+from postmark_admin.config.effective import WebhookCredential
 from postmark_admin.models import PostmarkSettings
+from postmark_admin.screens import actions as admin_actions
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
@@ -258,7 +258,7 @@ def test_user_action_keeps_the_sites_own_user_admin():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.admin import UserAdmin
 
-    from postmark_admin.admin_users import install_user_action, send_test_email_to_users
+    from postmark_admin.admin.users import install_user_action, send_test_email_to_users
 
     model_admin = admin.site._registry[get_user_model()]
     assert type(model_admin) is UserAdmin
@@ -370,7 +370,7 @@ def test_user_action_installed_when_a_later_app_registers_its_own_user_admin():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.admin import UserAdmin
 
-    from postmark_admin.admin_users import send_test_email_to_users
+    from postmark_admin.admin.users import send_test_email_to_users
 
     user_model = get_user_model()
     original = admin.site._registry[user_model]

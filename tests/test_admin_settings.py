@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.urls import path, reverse
 from django.utils import timezone
 
-from postmark_admin.crypto import encrypt
+from postmark_admin.config.crypto import encrypt
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD

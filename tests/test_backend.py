@@ -10,8 +10,8 @@ from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives, send_mail
 from django.test import override_settings
 
-from postmark_admin import client, settings_cache
 from postmark_admin.backends import PostmarkBackend
+from postmark_admin.config import row_cache as settings_cache
 from postmark_admin.exceptions import (
     PostmarkAPIError,
     PostmarkConfigurationError,
@@ -22,6 +22,7 @@ from postmark_admin.exceptions import (
 )
 from postmark_admin.message import PostmarkMessage, attach_inline_image
 from postmark_admin.sandbox import Sandbox
+from postmark_admin.sending import client
 from postmark_admin.testing import override_postmark_settings
 
 BACKEND = "postmark_admin.backends.PostmarkBackend"

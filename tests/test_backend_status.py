@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.mail import EmailMessage
 
-from postmark_admin.batching import plan_chunks
-from postmark_admin.payload import build_payload
-from postmark_admin.status import PostmarkStatus, RecipientStatus, parse_result
+from postmark_admin.sending.batching import plan_chunks
+from postmark_admin.sending.payload import build_payload
+from postmark_admin.sending.status import PostmarkStatus, RecipientStatus, parse_result
 
 TO = ("a@example.com", "B@example.com")
 CC = ("c@example.com",)

@@ -10,11 +10,11 @@ import pytest
 from django.core.mail import EmailMessage
 from django.test import override_settings
 
-from postmark_admin import client as client_module
 from postmark_admin.backends import PostmarkBackend
-from postmark_admin.client import PostmarkClient, retry_delay
 from postmark_admin.exceptions import PostmarkAPIError, PostmarkTransportError
 from postmark_admin.sandbox import Sandbox
+from postmark_admin.sending import client as client_module
+from postmark_admin.sending.client import PostmarkClient, retry_delay
 from postmark_admin.testing import override_postmark_settings
 
 FROM = "from@example.com"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from postmark_admin.conf import DEFAULT_API_URL, Source, effective_config
-from postmark_admin.crypto import Secret
+from postmark_admin.config.crypto import Secret
+from postmark_admin.config.effective import DEFAULT_API_URL, Source, effective_config
 from postmark_admin.exceptions import PostmarkConfigurationError
 from postmark_admin.models import PostmarkSettings
 from postmark_admin.testing import override_postmark_settings
@@ -107,7 +107,7 @@ def test_database_false_beats_settings_true(clean_postmark_env, settings):
     assert effective_config().ignore_unsupported_features is False
     PostmarkSettings.objects.update(ignore_unsupported_features=None)
     # update() bypasses signals: the cache is cleared by hand, as the docs say to do after raw edits.
-    from postmark_admin import settings_cache
+    from postmark_admin.config import row_cache as settings_cache
 
     settings_cache.clear()
     assert effective_config().ignore_unsupported_features is True

@@ -9,8 +9,8 @@ import pickle
 import pytest
 from django.db import connection
 
-from postmark_admin.conf import effective_config
-from postmark_admin.crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
+from postmark_admin.config.crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
+from postmark_admin.config.effective import effective_config
 from postmark_admin.models import PostmarkSettings
 
 TOKEN = "b7c4e0d2-1111-4a5b-9c8d-0123456789ab"

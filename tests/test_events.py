@@ -1,4 +1,4 @@
-"""postmark_admin.events: webhook JSON -> normalized event, as tables of payloads."""
+"""postmark_admin.webhooks.events: webhook JSON -> normalized event, as tables of payloads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from postmark_admin.events import (
+from postmark_admin.models import EventType, WebhookEvent
+from postmark_admin.webhooks.events import (
     BOUNCE_TYPES,
     InvalidWebhookPayload,
     PayloadKind,
@@ -16,7 +17,6 @@ from postmark_admin.events import (
     parse_timestamp,
     payload_kind,
 )
-from postmark_admin.models import EventType, WebhookEvent
 
 from .payloads import load
 

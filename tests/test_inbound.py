@@ -1,4 +1,4 @@
-"""postmark_admin.inbound: the parsed view of an inbound mail."""
+"""postmark_admin.webhooks.inbound: the parsed view of an inbound mail."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postmark_admin.inbound import Address, parse_inbound
+from postmark_admin.webhooks.inbound import Address, parse_inbound
 
 from .payloads import load
 

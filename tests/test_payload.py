@@ -12,7 +12,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from postmark_admin.exceptions import PostmarkError, PostmarkInvalidMessage, PostmarkUnsupportedFeature
 from postmark_admin.message import PostmarkMessage, TrackLinks, attach_inline_image
-from postmark_admin.payload import ENDPOINT_EMAIL, ENDPOINT_TEMPLATE, build_payload
+from postmark_admin.sending.payload import ENDPOINT_EMAIL, ENDPOINT_TEMPLATE, build_payload
 
 FROM = "from@example.com"
 BASE = {

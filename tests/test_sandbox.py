@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from postmark_admin.conf import effective_config
+from postmark_admin.config.effective import effective_config
 from postmark_admin.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django import forms
 
-from postmark_admin.forms import KEEP
+from postmark_admin.config.secret_form import KEEP
 from postmark_admin.models import PostmarkSettings
 
 TOKEN = "3f9a1c7e-5555-4b6d-8e2f-abcdefabcdef"

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from postmark_admin import settings_cache
-from postmark_admin.conf import effective_config
+from postmark_admin.config import row_cache as settings_cache
+from postmark_admin.config.effective import effective_config
 from postmark_admin.models import PostmarkSettings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -49,7 +49,7 @@ def test_migrate_on_empty_database_after_an_early_read(tmp_path):
         """
         import django
         django.setup()
-        from postmark_admin.conf import effective_config
+        from postmark_admin.config.effective import effective_config
         assert effective_config().message_stream == "outbound"   # read before the table exists
         from django.core.management import call_command
         call_command("migrate", verbosity=0)

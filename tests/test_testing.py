@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import SimpleTestCase
 
-from postmark_admin.conf import Source, effective_config
+from postmark_admin.config.effective import Source, effective_config
 from postmark_admin.testing import override_postmark_settings
 
 

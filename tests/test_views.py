@@ -12,10 +12,11 @@ from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from postmark_admin import settings_cache, signals
+from postmark_admin import signals
+from postmark_admin.config import row_cache as settings_cache
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.testing import override_postmark_settings
-from postmark_admin.views import TrackingWebhookView
+from postmark_admin.webhooks.views import TrackingWebhookView
 
 from .payloads import INBOUND, TRACKING, load
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postmark_admin.events import PayloadKind, payload_kind
 from postmark_admin.models import WebhookEvent
+from postmark_admin.webhooks.events import PayloadKind, payload_kind
 
 from .payloads import load
 

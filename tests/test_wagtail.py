@@ -1,7 +1,7 @@
 """The Wagtail admin: settings page, Postmark actions, events viewer and permissions (needs Wagtail).
 
 The sandbox is configured as an admin would do it, in the settings row; the action logic itself is
-shared with the Django admin (postmark_admin.settings_page) and tested there in more depth.
+shared with the Django admin (postmark_admin.screens.settings_page) and tested there in more depth.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from postmark_admin.settings_page import ACTION_NAMES
+from postmark_admin.screens.settings_page import ACTION_NAMES
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 

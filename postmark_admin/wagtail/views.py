@@ -1,7 +1,7 @@
 """The Wagtail admin's Postmark views: the settings page, its action buttons, and the read-only events.
 
 The settings page is Wagtail's generic edit view bound to the django-solo row; what it shows
-besides the form, and what the buttons do, comes from :mod:`postmark_admin.settings_page`, which
+besides the form, and what the buttons do, comes from :mod:`postmark_admin.screens.settings_page`, which
 the Django admin uses too.
 """
 
@@ -24,11 +24,11 @@ from wagtail.admin import messages
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
 
-from .. import admin_status, settings_page
-from ..admin_events import CappedCountPaginator, search_filter
-from ..conf import effective_config
-from ..forms import SecretInput
+from ..config.effective import effective_config
+from ..config.secret_form import SecretInput
 from ..models import PostmarkSettings
+from ..screens import panels, settings_page
+from ..screens.event_queries import CappedCountPaginator, search_filter
 from .permissions import events_policy, settings_policy
 
 #: The settings viewset's URL namespace (see :class:`~postmark_admin.wagtail.viewsets.PostmarkSettingsViewSet`).
@@ -76,7 +76,7 @@ def settings_panel() -> ObjectList:
 
 
 class SettingsEditView(ForbiddenMixin, generic.EditView):
-    """Edit the Postmark settings row; secrets are write-only (see :class:`~postmark_admin.forms.SecretInput`)."""
+    """Edit the Postmark settings row; secrets are write-only (see :class:`~postmark_admin.config.secret_form.SecretInput`)."""
 
     model = PostmarkSettings
     permission_policy = settings_policy
@@ -98,7 +98,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
         config = effective_config()
         for name, field in form.fields.items():
             if isinstance(field.widget, SecretInput):
-                field.widget.effective_note = admin_status.secret_source_note(config, name)
+                field.widget.effective_note = panels.secret_source_note(config, name)
         return form
 
     def get_page_subtitle(self) -> str:
@@ -174,4 +174,4 @@ class EventInspectView(ForbiddenMixin, generic.InspectView):
         return _pretty_json(self.object.payload)
 
     def get_event_type_display_value(self) -> str:
-        return admin_status.event_type_label(self.object.event_type)
+        return panels.event_type_label(self.object.event_type)

@@ -11,8 +11,8 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from .. import settings_page
 from ..models import WebhookEvent
+from ..screens import settings_page
 from . import permissions, views
 
 

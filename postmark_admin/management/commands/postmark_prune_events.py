@@ -17,7 +17,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from postmark_admin.conf import app_settings
+from postmark_admin.config.effective import app_settings
 from postmark_admin.models import WebhookEvent
 
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}

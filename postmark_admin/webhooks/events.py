@@ -24,11 +24,11 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .exceptions import PostmarkError
+from ..exceptions import PostmarkError
 
 
 class EventType(models.TextChoices):
-    """What happened, normalized across Postmark's record types (see :mod:`postmark_admin.events`)."""
+    """What happened, normalized across Postmark's record types (see :mod:`postmark_admin.webhooks.events`)."""
 
     QUEUED = "queued", _("queued")
     SENT = "sent", _("sent")

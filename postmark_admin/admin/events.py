@@ -21,8 +21,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -31,32 +30,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .admin_status import event_type_label
+from ..screens.event_queries import CappedCountPaginator, search_filter
+from ..screens.panels import event_type_label
 
-#: The changelist counts matching rows up to this many, then says "more than".
-COUNT_CAP = 10_000
 #: Filters offer the values found among this many newest rows (plus the known ones).
 RECENT_VALUES_SAMPLE = 1_000
 #: Postmark's record types (see postmark-api.md, section 5).
 KNOWN_RECORD_TYPES = ("Bounce", "SpamComplaint", "Delivery", "Open", "Click", "SubscriptionChange", "Inbound")
-#: The highest code point: ``prefix <= value < prefix + MAX_CHAR`` is an index range for a prefix.
-MAX_CHAR = chr(0x10FFFF)
-
-
-class CappedCountPaginator(Paginator):
-    """A paginator that never counts more than :data:`COUNT_CAP` rows.
-
-    ``count`` is exact below the cap and ``COUNT_CAP + 1`` above it (``is_capped`` then says so):
-    counting a bounded subquery costs the same on a thousand rows and on a million.
-    """
-
-    @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        return self.object_list.order_by()[: COUNT_CAP + 1].count()
-
-    @property
-    def is_capped(self) -> bool:
-        return self.count > COUNT_CAP
 
 
 class RecentValuesFilter(admin.SimpleListFilter):
@@ -89,7 +69,7 @@ class MessageStreamFilter(RecentValuesFilter):
 
     @property
     def known(self) -> tuple[str, ...]:  # type: ignore[override]
-        from .conf import effective_config
+        from ..config.effective import effective_config
 
         return (effective_config().message_stream,)
 
@@ -207,20 +187,6 @@ def _last_int(value: Any) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def search_filter(term: str) -> Q:
-    """Index-friendly search: exact recipient (as typed and lowercased), message ID or tag, or recipient prefix."""
-    term = term.strip()
-    condition = Q(recipient__in=sorted({term, term.lower()})) | Q(message_id=term) | Q(tag=term)
-    if "@" not in term or term.endswith("*"):
-        prefix = term.rstrip("*")
-        if prefix:
-            # A range on the recipient index; startswith keeps the answer exact whatever the collation.
-            condition |= Q(
-                recipient__gte=prefix, recipient__lt=prefix + MAX_CHAR, recipient__startswith=prefix
-            )
-    return condition
 
 
 class WebhookEventAdmin(admin.ModelAdmin):

@@ -1,7 +1,7 @@
 """What the settings page shows about the effective configuration: plain values, no HTML.
 
-Everything here is computed from an :class:`~postmark_admin.conf.EffectiveConfig` and the
-request; secrets are only ever shown through :meth:`~postmark_admin.crypto.Secret.masked`.
+Everything here is computed from an :class:`~postmark_admin.config.effective.EffectiveConfig` and the
+request; secrets are only ever shown through :meth:`~postmark_admin.config.crypto.Secret.masked`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .conf import EffectiveConfig, Resolved, Source, WebhookCredential
-from .crypto import Secret
+from ..config.crypto import Secret
+from ..config.effective import EffectiveConfig, Resolved, Source, WebhookCredential
 
 #: The configuration fields, in the order the panel lists them.
 FIELD_LABELS: Mapping[str, Any] = {
@@ -164,7 +164,7 @@ class EventCount:
 
 def event_type_label(event_type: str) -> str:
     """The translated name of an event type; an unknown one is shown as stored."""
-    from .models import EventType
+    from ..models import EventType
 
     try:
         return str(EventType(event_type).label)
@@ -176,7 +176,7 @@ def recent_event_counts(now: datetime, hours: int = 24) -> list[EventCount]:
     """How many webhook events arrived in the last ``hours``, by event type (most frequent first)."""
     from django.db.models import Count
 
-    from .models import WebhookEvent
+    from ..models import WebhookEvent
 
     rows = (
         WebhookEvent.objects.filter(received_at__gte=now - timedelta(hours=hours))

@@ -5,7 +5,7 @@ hides no other. Every message is mapped and checked first (an unsupported
 feature or a message Postmark would refuse stops the call before any HTTP
 request, unless ``fail_silently``); then the chunks are sent (independent chunks
 concurrently), each chunk's results mapped as soon as it is answered; then each message
-gets its :class:`~postmark_admin.status.PostmarkStatus`, and the first error is raised
+gets its :class:`~postmark_admin.sending.status.PostmarkStatus`, and the first error is raised
 once the whole list was attempted.
 
 Mapping is deliberately not overlapped with sending: a first chunk on the wire before the
@@ -22,10 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .batching import Chunk, plan_chunks
-from .client import PostmarkClient
-from .conf import EffectiveConfig, Source, app_settings
-from .exceptions import (
+from ..config.effective import EffectiveConfig, Source, app_settings
+from ..exceptions import (
     PostmarkAPIError,
     PostmarkError,
     PostmarkInvalidMessage,
@@ -33,6 +31,8 @@ from .exceptions import (
     PostmarkTransportError,
     PostmarkUnsupportedFeature,
 )
+from .batching import Chunk, plan_chunks
+from .client import PostmarkClient
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
 

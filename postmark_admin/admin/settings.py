@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
-from . import admin_actions, admin_status, settings_page
-from .conf import effective_config
-from .forms import SecretInput
+from ..config.effective import effective_config
+from ..config.secret_form import SecretInput
+from ..screens import actions, panels, settings_page
 
-# The panels' data and the actions are shared with the Wagtail admin (postmark_admin.settings_page).
+# The panels' data and the actions are shared with the Wagtail admin (postmark_admin.screens.settings_page).
 API_PERMISSION = settings_page.API_PERMISSION
 has_api_permission = settings_page.has_api_permission
 
@@ -55,7 +55,7 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and isinstance(field.widget, SecretInput):
-            field.widget.effective_note = admin_status.secret_source_note(effective_config(), db_field.name)
+            field.widget.effective_note = panels.secret_source_note(effective_config(), db_field.name)
         return field
 
     # -- the page ----------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
         return str(self.model._meta.get_field(name).verbose_name)
 
     def _events_changelist_url(self) -> str | None:
-        from .models import WebhookEvent
+        from ..models import WebhookEvent
 
         if WebhookEvent not in self.admin_site._registry:
             return None
@@ -99,7 +99,7 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
 
     # -- the actions -------------------------------------------------------------------------------
 
-    def _actions(self) -> list[tuple[str, Callable[[HttpRequest], admin_actions.Outcome]]]:
+    def _actions(self) -> list[tuple[str, Callable[[HttpRequest], actions.Outcome]]]:
         return [
             (name, lambda request, name=name: settings_page.run_action(name, request))
             for name in settings_page.ACTION_NAMES
@@ -120,7 +120,7 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
         return action_urls + super().get_urls()
 
     def _action_view(
-        self, perform: Callable[[HttpRequest], admin_actions.Outcome]
+        self, perform: Callable[[HttpRequest], actions.Outcome]
     ) -> Callable[[HttpRequest], HttpResponse]:
         def view(request: HttpRequest) -> HttpResponse:
             if not (self.has_view_or_change_permission(request) and has_api_permission(request)):

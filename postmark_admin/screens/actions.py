@@ -2,7 +2,7 @@
 
 The pure parts (the webhook definition, finding an existing webhook, summarizing delivery
 stats, describing an error) take plain values and are tested with tables of cases; the
-rest is a thin layer over :class:`~postmark_admin.client.PostmarkClient` and
+rest is a thin layer over :class:`~postmark_admin.sending.client.PostmarkClient` and
 :class:`~postmark_admin.backends.PostmarkBackend`. No sentence ever contains a secret.
 """
 
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext
 
-from .conf import EffectiveConfig, WebhookCredential, effective_config
-from .exceptions import PostmarkError
+from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
+from ..exceptions import PostmarkError
 
 #: The tracking events this site stores, all switched on.
 TRACKING_TRIGGERS: Mapping[str, Mapping[str, bool]] = {
@@ -42,7 +42,7 @@ class Outcome:
 
 def describe_error(error: Exception) -> str:
     """Postmark's exact ErrorCode and Message when it answered, else what went wrong."""
-    from .exceptions import PostmarkAPIError
+    from ..exceptions import PostmarkAPIError
 
     if isinstance(error, PostmarkAPIError) and error.error_code is not None:
         return gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
@@ -120,7 +120,7 @@ def describe_server(server: Mapping[str, Any]) -> str:
 
 
 def _client(config: EffectiveConfig | None = None) -> Any:
-    from .client import PostmarkClient
+    from ..sending.client import PostmarkClient
 
     return PostmarkClient(config=config or effective_config())
 
@@ -202,8 +202,8 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    from .backends import PostmarkBackend
-    from .message import PostmarkMessage
+    from ..backends import PostmarkBackend
+    from ..message import PostmarkMessage
 
     config = effective_config()
     body = gettext(

@@ -40,7 +40,7 @@ DATA_TIMEOUT = 24 * 3600
 
 @dataclass(frozen=True)
 class RowSnapshot:
-    """The settings row's Python values (secrets as :class:`~postmark_admin.crypto.Secret`)."""
+    """The settings row's Python values (secrets as :class:`~postmark_admin.config.crypto.Secret`)."""
 
     values: dict[str, Any]
     exists: bool
@@ -70,13 +70,13 @@ _state = _State()
 
 
 def _model() -> Any:
-    from .models import PostmarkSettings
+    from ..models import PostmarkSettings
 
     return PostmarkSettings
 
 
 def cache_alias() -> str:
-    from .conf import app_settings
+    from .effective import app_settings
 
     return app_settings.CACHE
 

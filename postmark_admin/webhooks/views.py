@@ -1,8 +1,8 @@
 """The webhook views Postmark posts to: tracking events and inbound mail.
 
-Thin edges around pure parts: :mod:`~postmark_admin.webhook_auth` checks the
-credentials, :mod:`~postmark_admin.events` turns the body into an event,
-:mod:`~postmark_admin.storage` stores it once, :mod:`~postmark_admin.signals` tells
+Thin edges around pure parts: :mod:`~postmark_admin.webhooks.auth` checks the
+credentials, :mod:`~postmark_admin.webhooks.events` turns the body into an event,
+:mod:`~postmark_admin.webhooks.storage` stores it once, :mod:`~postmark_admin.signals` tells
 the site. What Postmark gets back matters, because anything but 200 makes it retry:
 
 * 401 (never 403, which stops Postmark's retries) for missing or wrong credentials;
@@ -25,7 +25,9 @@ from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .conf import app_settings, effective_config
+from ..config.effective import app_settings, effective_config
+from ..signals import has_receivers, send_event_signal
+from .auth import AuthResult, check_credentials
 from .events import (
     InvalidWebhookPayload,
     NormalizedEvent,
@@ -34,9 +36,7 @@ from .events import (
     parse_body,
     payload_kind,
 )
-from .signals import has_receivers, send_event_signal
 from .storage import Inserted, insert_event, stored_event
-from .webhook_auth import AuthResult, check_credentials
 
 logger = logging.getLogger("postmark_admin.webhooks")
 

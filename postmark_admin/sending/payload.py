@@ -16,12 +16,12 @@ from typing import Any
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
+from ..config.crypto import Secret
+from ..exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
+from ..message import MESSAGE_ATTRIBUTES, TrackLinks
 from .addresses import ParsedAddress, count_mailboxes, parse_addresses
 from .addresses import join_addresses as _join
 from .attachments import attachment_payload
-from .crypto import Secret
-from .exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
-from .message import MESSAGE_ATTRIBUTES, TrackLinks
 
 #: Postmark's limits (see docs/sending.rst).
 MAX_RECIPIENTS = 50

@@ -1,12 +1,10 @@
-"""Form pieces shared by the Django and Wagtail admin screens."""
+"""The write-only secret input: a form field and widget that never show a stored secret back."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.core.validators import RegexValidator
-from django.utils.translation import gettext_lazy as _
 
 from .crypto import Secret
 
@@ -88,30 +86,3 @@ class SecretFormField(forms.MultiValueField):
     def bound_data(self, data: Any, initial: Any) -> Any:
         # On a redisplayed form (validation error elsewhere) the typed secret is not echoed back.
         return initial
-
-
-# -- the settings page's action forms -------------------------------------------------------------
-
-_stream_id = RegexValidator(
-    r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
-)
-
-
-class TestEmailForm(forms.Form):
-    """The settings page's "Send test email" form."""
-
-    recipient = forms.EmailField(label=_("Recipient"))
-    subject = forms.CharField(label=_("Subject"), max_length=2000)
-    message_stream = forms.CharField(
-        label=_("Message stream"),
-        max_length=100,
-        required=False,
-        validators=[_stream_id],
-        help_text=_("Leave blank for the default message stream."),
-    )
-
-
-class WebhookStreamForm(forms.Form):
-    """The settings page's "Configure webhook in Postmark" form: which stream the webhook is for."""
-
-    message_stream = forms.CharField(label=_("Message stream"), max_length=100, validators=[_stream_id])

@@ -14,7 +14,7 @@ import enum
 import hmac
 from collections.abc import Iterable
 
-from .conf import WebhookCredential
+from ..config.effective import WebhookCredential
 
 
 class AuthResult(enum.Enum):

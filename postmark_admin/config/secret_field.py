@@ -1,4 +1,4 @@
-"""A model field that keeps a :class:`~postmark_admin.crypto.Secret` encrypted in the database."""
+"""A model field that keeps a :class:`~postmark_admin.config.crypto.Secret` encrypted in the database."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class EncryptedSecretField(models.TextField):
         return self.get_prep_value(self.value_from_object(obj))
 
     def save_form_data(self, instance: models.Model, data: Any) -> None:
-        from .forms import KEEP
+        from .secret_form import KEEP
 
         # A blank secret input means "keep what is stored": the form never had the value to send back.
         if data is KEEP:
@@ -71,6 +71,6 @@ class EncryptedSecretField(models.TextField):
         setattr(instance, self.attname, self.to_python(data))
 
     def formfield(self, **kwargs: Any) -> Any:
-        from .forms import SecretFormField
+        from .secret_form import SecretFormField
 
         return SecretFormField(required=False, label=capfirst(self.verbose_name), help_text=self.help_text)

@@ -18,7 +18,7 @@ from typing import Any
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
-from .exceptions import PostmarkInvalidMessage
+from ..exceptions import PostmarkInvalidMessage
 
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _ADDR_SPEC = r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"

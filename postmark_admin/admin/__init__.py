@@ -1,17 +1,17 @@
 """Django admin registrations: the settings page, the webhook events, and the users' test-email action.
 
-The screens live in :mod:`postmark_admin.admin_settings`, :mod:`postmark_admin.admin_events`
-and :mod:`postmark_admin.admin_users`; see docs/admin.rst.
+The screens live in :mod:`postmark_admin.admin.settings`, :mod:`postmark_admin.admin.events`
+and :mod:`postmark_admin.admin.users`; see docs/admin.rst.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from .admin_events import WebhookEventAdmin
-from .admin_settings import PostmarkSettingsAdmin
-from .admin_users import install_user_action
-from .models import PostmarkSettings, WebhookEvent
+from ..models import PostmarkSettings, WebhookEvent
+from .events import WebhookEventAdmin
+from .settings import PostmarkSettingsAdmin
+from .users import install_user_action
 
 admin.site.register(PostmarkSettings, PostmarkSettingsAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)

@@ -26,11 +26,11 @@ from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from .conf import EffectiveConfig, app_settings, effective_config
-from .crypto import Secret
-from .exceptions import PostmarkAPIError, PostmarkTransportError
+from ..config.crypto import Secret
+from ..config.effective import EffectiveConfig, app_settings, effective_config
+from ..exceptions import PostmarkAPIError, PostmarkTransportError
 
-logger = logging.getLogger("postmark_admin.client")
+logger = logging.getLogger("postmark_admin.sending.client")
 
 #: Answers worth retrying: nothing was sent.
 RETRY_STATUSES = frozenset({429, 503})

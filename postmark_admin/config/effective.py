@@ -10,7 +10,7 @@ Each field is resolved in this order, the first place that has a value wins:
 6. the default.
 
 Everything is read at call time, so ``override_settings`` and a save in the
-admin are seen at once. The row is cached (see :mod:`postmark_admin.settings_cache`).
+admin are seen at once. The row is cached (see :mod:`postmark_admin.config.row_cache`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ import environ
 from django.conf import settings
 from django.utils.functional import empty
 
-from . import settings_cache
+from ..exceptions import PostmarkConfigurationError
+from . import row_cache
 from .app_settings import DEFAULT_WEBHOOK_MAX_BODY_SIZE, AppSettings, app_settings
-from .config_fields import (
+from .crypto import Secret
+from .fields import (
     _MISSING,
     DEFAULT_API_URL,
     DEFAULT_MESSAGE_STREAM,
@@ -47,8 +49,6 @@ from .config_fields import (
     parse_authorization,
     settings_place_name,
 )
-from .crypto import Secret
-from .exceptions import PostmarkConfigurationError
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -238,7 +238,7 @@ def effective_config(**arguments: Any) -> EffectiveConfig:
     unknown = set(arguments) - set(FIELDS)
     if unknown:
         raise TypeError(f"effective_config() got unknown fields: {', '.join(sorted(unknown))}")
-    row = None if _overrides else settings_cache.current_row()
+    row = None if _overrides else row_cache.current_row()
     holder = _settings_holder()
     key = (row, holder, _generation, _env_fingerprint(), sorted(arguments.items()))
     memo = _memo
@@ -251,14 +251,14 @@ def effective_config(**arguments: Any) -> EffectiveConfig:
     return config
 
 
-def _resolve_all(arguments: Mapping[str, Any], row: settings_cache.RowSnapshot | None) -> EffectiveConfig:
+def _resolve_all(arguments: Mapping[str, Any], row: row_cache.RowSnapshot | None) -> EffectiveConfig:
     if row is None:
         # override_postmark_settings() stands in for the row: tests stay independent of the
         # database's contents and work in SimpleTestCase, which forbids queries.
         merged: dict[str, Any] = {}
         for values in _overrides:
             merged.update(values)
-        row = settings_cache.RowSnapshot(values=merged, exists=True)
+        row = row_cache.RowSnapshot(values=merged, exists=True)
         layers = [(Source.OVERRIDE, "override_postmark_settings({name})", _row_values(merged))]
     else:
         layers = [(Source.DATABASE, "database PostmarkSettings.{name}", _row_values(row.values))]

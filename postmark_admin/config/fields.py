@@ -1,5 +1,5 @@
 """Where each configuration field may come from: its settings.py and environment names, how a raw
-value is parsed, and its default. Pure data and parsing; :mod:`postmark_admin.conf` does the resolving.
+value is parsed, and its default. Pure data and parsing; :mod:`postmark_admin.config.effective` does the resolving.
 """
 
 from __future__ import annotations

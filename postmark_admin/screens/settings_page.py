@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import admin_actions, admin_status
-from .conf import EffectiveConfig
+from ..config.effective import EffectiveConfig
+from . import actions, panels
 from .forms import TestEmailForm, WebhookStreamForm
 
 #: The permission every button that talks to Postmark needs.
@@ -36,10 +36,10 @@ def page_context(request: HttpRequest, config: EffectiveConfig, can_use_api: boo
     The caller adds ``action_urls`` (and anything admin-specific) when ``can_use_api`` is true.
     """
     context: dict[str, Any] = {
-        "config_rows": admin_status.config_rows(config),
-        "webhook_urls": admin_status.webhook_urls(request),
-        "webhook_username": admin_status.webhook_username(config),
-        "event_counts": admin_status.recent_event_counts(timezone.now()),
+        "config_rows": panels.config_rows(config),
+        "webhook_urls": panels.webhook_urls(request),
+        "webhook_username": panels.webhook_username(config),
+        "event_counts": panels.recent_event_counts(timezone.now()),
         "can_use_api": can_use_api,
     }
     if can_use_api:
@@ -66,35 +66,33 @@ def form_errors(lead: str, form: Any) -> str:
     return f"{lead} {' '.join(problems)}"
 
 
-def send_test_email(request: HttpRequest) -> admin_actions.Outcome:
+def send_test_email(request: HttpRequest) -> actions.Outcome:
     """The "Send test email" button: validate the posted form, then send."""
     form = TestEmailForm(request.POST)
     if not form.is_valid():
-        return admin_actions.Outcome(False, form_errors(gettext("The test email was not sent."), form))
-    return admin_actions.send_test_email(
+        return actions.Outcome(False, form_errors(gettext("The test email was not sent."), form))
+    return actions.send_test_email(
         form.cleaned_data["recipient"], form.cleaned_data["subject"], form.cleaned_data["message_stream"]
     )
 
 
-def configure_webhook(request: HttpRequest) -> admin_actions.Outcome:
+def configure_webhook(request: HttpRequest) -> actions.Outcome:
     """The "Configure webhook" button: validate the posted stream, then create or update the webhook."""
     form = WebhookStreamForm(request.POST)
     if not form.is_valid():
-        return admin_actions.Outcome(False, form_errors(gettext("The webhook was not configured."), form))
-    return admin_actions.configure_webhook(
-        admin_status.tracking_url(request), form.cleaned_data["message_stream"]
-    )
+        return actions.Outcome(False, form_errors(gettext("The webhook was not configured."), form))
+    return actions.configure_webhook(panels.tracking_url(request), form.cleaned_data["message_stream"])
 
 
 #: Action name -> what it does with the POST request.
-ACTIONS: Mapping[str, Callable[[HttpRequest], admin_actions.Outcome]] = {
+ACTIONS: Mapping[str, Callable[[HttpRequest], actions.Outcome]] = {
     "test_email": send_test_email,
-    "verify_token": lambda request: admin_actions.verify_server_token(),
+    "verify_token": lambda request: actions.verify_server_token(),
     "configure_webhook": configure_webhook,
-    "delivery_stats": lambda request: admin_actions.delivery_stats(),
+    "delivery_stats": lambda request: actions.delivery_stats(),
 }
 
 
-def run_action(name: str, request: HttpRequest) -> admin_actions.Outcome:
+def run_action(name: str, request: HttpRequest) -> actions.Outcome:
     """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked."""
     return ACTIONS[name](request)

@@ -17,8 +17,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_actions
-from .admin_settings import has_api_permission
+from ..screens import actions
+from .settings import has_api_permission
 
 
 @admin.action(
@@ -38,7 +38,7 @@ def send_test_email_to_users(modeladmin: admin.ModelAdmin, request: HttpRequest,
         if not address:
             skipped += 1
             continue
-        outcome = admin_actions.send_test_email(address, gettext("Postmark test email"))
+        outcome = actions.send_test_email(address, gettext("Postmark test email"))
         if outcome.ok:
             sent += 1
         else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .crypto import Secret
+from ..config.crypto import Secret
 from .payload import ENDPOINT_TEMPLATE, PayloadItem, PreparedMessage
 
 MAX_BATCH_MESSAGES = 500

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from ..models import WebhookEvent
 from .events import MODEL_FIELDS, NormalizedEvent
-from .models import WebhookEvent
 
 #: Backends whose SQL has ``ON CONFLICT ... DO NOTHING RETURNING`` (SQLite since 3.35).
 _RETURNING_VENDORS = ("postgresql", "sqlite")
