@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext
 
 from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
-from ..exceptions import PostmarkError
+from ..exceptions import PostmarkAPIError, PostmarkError
+
+if TYPE_CHECKING:
+    from ..message import PostmarkMessage
+    from ..sending.client import PostmarkClient
 
 #: The tracking events this site stores, all switched on.
 TRACKING_TRIGGERS: Mapping[str, Mapping[str, bool]] = {
@@ -42,8 +46,6 @@ class Outcome:
 
 def describe_error(error: Exception) -> str:
     """Postmark's exact ErrorCode and Message when it answered, else what went wrong."""
-    from ..exceptions import PostmarkAPIError
-
     if isinstance(error, PostmarkAPIError) and error.error_code is not None:
         return gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
             "status": error.status_code,
@@ -119,7 +121,7 @@ def describe_server(server: Mapping[str, Any]) -> str:
 # -- the actions -----------------------------------------------------------------------------------
 
 
-def _client(config: EffectiveConfig | None = None) -> Any:
+def _client(config: EffectiveConfig | None = None) -> PostmarkClient:
     from ..sending.client import PostmarkClient
 
     return PostmarkClient(config=config or effective_config())
@@ -237,7 +239,7 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
     )
 
 
-def sent_message_id(message: Any) -> str:
+def sent_message_id(message: PostmarkMessage) -> str:
     """The MessageID Postmark gave a message sent through the backend."""
     status = getattr(message, "postmark_status", None)
     message_id = getattr(status, "message_id", None)
