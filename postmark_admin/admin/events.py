@@ -282,27 +282,21 @@ class WebhookEventAdmin(_EventModelAdmin):
             obj.get_event_type_display(),
         )
 
-    @admin.display(description=_("recipient"))
-    def recipient_link(self, obj: WebhookEvent) -> str:
-        if not obj.recipient:
+    def _value_link(self, field: str, value: str, title: str) -> str:
+        # The value, linked to the changelist of every event that has it.
+        if not value:
             return "-"
         return format_html(
-            '<a href="{}" title="{}">{}</a>',
-            self._changelist_url(recipient=obj.recipient),
-            gettext("Every event of this recipient"),
-            obj.recipient,
+            '<a href="{}" title="{}">{}</a>', self._changelist_url(**{field: value}), title, value
         )
+
+    @admin.display(description=_("recipient"))
+    def recipient_link(self, obj: WebhookEvent) -> str:
+        return self._value_link("recipient", obj.recipient, gettext("Every event of this recipient"))
 
     @admin.display(description=_("message ID"))
     def message_link(self, obj: WebhookEvent) -> str:
-        if not obj.message_id:
-            return "-"
-        return format_html(
-            '<a href="{}" title="{}">{}</a>',
-            self._changelist_url(message_id=obj.message_id),
-            gettext("Every event of this message"),
-            obj.message_id,
-        )
+        return self._value_link("message_id", obj.message_id, gettext("Every event of this message"))
 
     @admin.display(description=_("related events"))
     def related_events(self, obj: WebhookEvent) -> str:

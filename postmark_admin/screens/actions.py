@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext
 
+from ..backends import PostmarkBackend
 from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
 from ..exceptions import PostmarkAPIError, PostmarkError
-
-if TYPE_CHECKING:
-    from ..message import PostmarkMessage
-    from ..sending.client import PostmarkClient
+from ..message import PostmarkMessage
+from ..sending.client import PostmarkClient
 
 #: The tracking events this site stores, all switched on.
 TRACKING_TRIGGERS: Mapping[str, Mapping[str, bool]] = {
@@ -122,8 +121,6 @@ def describe_server(server: Mapping[str, Any]) -> str:
 
 
 def _client(config: EffectiveConfig | None = None) -> PostmarkClient:
-    from ..sending.client import PostmarkClient
-
     return PostmarkClient(config=config or effective_config())
 
 
@@ -204,9 +201,6 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    from ..backends import PostmarkBackend
-    from ..message import PostmarkMessage
-
     config = effective_config()
     body = gettext(
         "This is a test email sent from the admin through Postmark.\n\n"
