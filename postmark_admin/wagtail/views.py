@@ -79,7 +79,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
     def get_object(self, queryset: QuerySet[PostmarkSettings] | None = None) -> PostmarkSettings:
         return PostmarkSettings.get_solo()
 
-    def get_panel(self) -> Any:
+    def get_panel(self) -> ObjectList:
         return settings_panel().bind_to_model(PostmarkSettings)
 
     def get_form(
