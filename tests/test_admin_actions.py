@@ -260,7 +260,7 @@ def test_user_action_keeps_the_sites_own_user_admin():
 
     from postmark_admin.admin.users import install_user_action, send_test_email_to_users
 
-    model_admin = admin.site._registry[get_user_model()]
+    model_admin = admin.site.get_model_admin(get_user_model())
     assert type(model_admin) is UserAdmin
     assert send_test_email_to_users not in (UserAdmin.actions or [])  # the class is untouched
     assert install_user_action(admin.site) is True
@@ -373,13 +373,14 @@ def test_user_action_installed_when_a_later_app_registers_its_own_user_admin():
     from postmark_admin.admin.users import send_test_email_to_users
 
     user_model = get_user_model()
-    original = admin.site._registry[user_model]
+    original = admin.site.get_model_admin(user_model)
     admin.site.unregister(user_model)
     admin.site.register(user_model, UserAdmin)  # a site replacing the UserAdmin after our import
     try:
-        assert send_test_email_to_users not in (admin.site._registry[user_model].actions or ())
+        assert send_test_email_to_users not in (admin.site.get_model_admin(user_model).actions or ())
         apps.get_app_config("postmark_admin").ready()
-        assert send_test_email_to_users in admin.site._registry[user_model].actions
+        assert send_test_email_to_users in admin.site.get_model_admin(user_model).actions
     finally:
         admin.site.unregister(user_model)
+        # The same instance back (register() would make a new one, without the action): no public API.
         admin.site._registry[user_model] = original

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from postmark_admin.screens import event_queries
+from postmark_admin.screens import events as screen_events
 
 from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
@@ -208,7 +208,7 @@ def test_no_full_table_count(viewer, events):
 
 
 def test_capped_count_says_more_than(viewer, events, monkeypatch):
-    monkeypatch.setattr(event_queries, "COUNT_CAP", 3)
+    monkeypatch.setattr(screen_events, "COUNT_CAP", 3)
     html = get(viewer).content.decode()
     assert "more than 3 webhook events" in html
 
@@ -259,6 +259,6 @@ def test_search_filter_table(db, term, matches, misses):
     for index, value in enumerate([*matches, *misses]):
         WebhookEvent.objects.create(dedupe_key=f"s{index}", event_type="delivered", recipient=value)
     found = set(
-        WebhookEvent.objects.filter(event_queries.search_filter(term)).values_list("recipient", flat=True)
+        WebhookEvent.objects.filter(screen_events.search_filter(term)).values_list("recipient", flat=True)
     )
     assert found == set(matches)

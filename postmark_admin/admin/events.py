@@ -13,13 +13,13 @@ What keeps it fast (bench/admin_events.py measures it):
 from __future__ import annotations
 
 import calendar
-import json
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,8 +30,15 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..screens.event_queries import CappedCountPaginator, search_filter
-from ..screens.panels import event_type_label
+from ..screens.events import CappedCountPaginator, json_block, search_filter
+
+if TYPE_CHECKING:
+    from ..models import WebhookEvent
+
+    # ModelAdmin is generic in django-stubs only; at run time it cannot be subscripted.
+    _EventModelAdmin = admin.ModelAdmin[WebhookEvent]
+else:
+    _EventModelAdmin = admin.ModelAdmin
 
 #: Filters offer the values found among this many newest rows (plus the known ones).
 RECENT_VALUES_SAMPLE = 1_000
@@ -45,16 +52,23 @@ class RecentValuesFilter(admin.SimpleListFilter):
     field_name = ""
     known: tuple[str, ...] = ()
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def known_values(self) -> tuple[str, ...]:
+        return self.known
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[WebhookEvent]
+    ) -> list[tuple[str, str]]:
         newest = model_admin.get_queryset(request).order_by("-received_at", "-id")
         recent = newest.values_list(self.field_name, flat=True)[:RECENT_VALUES_SAMPLE]
-        values = {*self.known, *(value for value in recent if value)}
-        if self.value():
-            values.add(self.value())
+        values = {*self.known_values(), *(value for value in recent if value)}
+        selected = self.value()
+        if selected:
+            values.add(selected)
         return [(value, value) for value in sorted(values)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(**{self.field_name: self.value()}) if self.value() else queryset
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> QuerySet[WebhookEvent]:
+        selected = self.value()
+        return queryset.filter(**{self.field_name: selected}) if selected else queryset
 
 
 class RecordTypeFilter(RecentValuesFilter):
@@ -67,8 +81,7 @@ class MessageStreamFilter(RecentValuesFilter):
     title = _("message stream")
     parameter_name = field_name = "message_stream"
 
-    @property
-    def known(self) -> tuple[str, ...]:  # type: ignore[override]
+    def known_values(self) -> tuple[str, ...]:
         from ..config.effective import effective_config
 
         return (effective_config().message_stream,)
@@ -189,7 +202,7 @@ def _last_int(value: Any) -> int | None:
         return None
 
 
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(_EventModelAdmin):
     """Read-only list and detail of the webhook events Postmark posted to this site."""
 
     list_display = ["received_at", "event_label", "recipient_link", "message_link", "message_stream", "tag"]
@@ -236,21 +249,21 @@ class WebhookEventAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["postmark_admin/admin.css"]}
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [name for _title, options in self.fieldsets for name in options["fields"]]
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:
+        return flatten_fieldsets(self.get_fieldsets(request, obj))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
         return False
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return EventChangeList
 
     def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent], search_term: str
+    ) -> tuple[QuerySet[WebhookEvent], bool]:
         if not search_term.strip():
             return queryset, False
         return queryset.filter(search_filter(search_term)), False
@@ -262,37 +275,31 @@ class WebhookEventAdmin(admin.ModelAdmin):
         return f"{url}?{urlencode(filters)}"
 
     @admin.display(description=_("event"), ordering="event_type")
-    def event_label(self, obj: Any) -> str:
+    def event_label(self, obj: WebhookEvent) -> str:
         return format_html(
             '<span class="postmark-event postmark-event-{}">{}</span>',
             obj.event_type,
-            event_type_label(obj.event_type),
+            obj.get_event_type_display(),
+        )
+
+    def _value_link(self, field: str, value: str, title: str) -> str:
+        # The value, linked to the changelist of every event that has it.
+        if not value:
+            return "-"
+        return format_html(
+            '<a href="{}" title="{}">{}</a>', self._changelist_url(**{field: value}), title, value
         )
 
     @admin.display(description=_("recipient"))
-    def recipient_link(self, obj: Any) -> str:
-        if not obj.recipient:
-            return "-"
-        return format_html(
-            '<a href="{}" title="{}">{}</a>',
-            self._changelist_url(recipient=obj.recipient),
-            gettext("Every event of this recipient"),
-            obj.recipient,
-        )
+    def recipient_link(self, obj: WebhookEvent) -> str:
+        return self._value_link("recipient", obj.recipient, gettext("Every event of this recipient"))
 
     @admin.display(description=_("message ID"))
-    def message_link(self, obj: Any) -> str:
-        if not obj.message_id:
-            return "-"
-        return format_html(
-            '<a href="{}" title="{}">{}</a>',
-            self._changelist_url(message_id=obj.message_id),
-            gettext("Every event of this message"),
-            obj.message_id,
-        )
+    def message_link(self, obj: WebhookEvent) -> str:
+        return self._value_link("message_id", obj.message_id, gettext("Every event of this message"))
 
     @admin.display(description=_("related events"))
-    def related_events(self, obj: Any) -> str:
+    def related_events(self, obj: WebhookEvent) -> str:
         links = []
         if obj.message_id:
             links.append(
@@ -309,15 +316,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("metadata"))
-    def metadata_pretty(self, obj: Any) -> str:
+    def metadata_pretty(self, obj: WebhookEvent) -> str:
         if not obj.metadata:
             return "-"
-        return format_html('<pre class="postmark-payload">{}</pre>', _pretty_json(obj.metadata))
+        return json_block(obj.metadata)
 
     @admin.display(description=_("payload"))
-    def payload_pretty(self, obj: Any) -> str:
-        return format_html('<pre class="postmark-payload">{}</pre>', _pretty_json(obj.payload))
-
-
-def _pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    def payload_pretty(self, obj: WebhookEvent) -> str:
+        return json_block(obj.payload)

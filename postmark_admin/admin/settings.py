@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -16,12 +17,11 @@ from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
 from ..config.effective import effective_config
-from ..config.secret_form import SecretInput
-from ..screens import actions, panels, settings_page
+from ..models import PostmarkSettings, WebhookEvent
+from ..screens import settings_page
 
-# The panels' data and the actions are shared with the Wagtail admin (postmark_admin.screens.settings_page).
-API_PERMISSION = settings_page.API_PERMISSION
-has_api_permission = settings_page.has_api_permission
+#: The Django admin also shows when the row last changed, after the groups both admins show.
+HISTORY = settings_page.FieldGroup(_("History"), ("updated_at",))
 
 
 class PostmarkSettingsAdmin(SingletonModelAdmin):
@@ -29,33 +29,20 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
 
     change_form_template = "admin/postmark_admin/postmarksettings/change_form.html"
     fieldsets = [
-        (
-            _("Sending"),
-            {"fields": ["server_token", "api_url", "message_stream", "default_from_email", "timeout"]},
-        ),
-        (
-            _("Webhooks"),
-            {
-                "fields": ["webhook_username", "webhook_password"],
-                "description": _(
-                    "The HTTP basic auth credentials Postmark must send to this site's webhook URLs."
-                ),
-            },
-        ),
-        (_("Compatibility"), {"fields": ["ignore_unsupported_features"]}),
+        (group.heading, {"fields": group.fields, "description": group.description})
+        for group in (*settings_page.FIELD_GROUPS, HISTORY)
     ]
     readonly_fields = ["updated_at"]
 
     class Media:
         css = {"all": ["postmark_admin/admin.css"]}
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [*self.fieldsets, (_("History"), {"fields": ["updated_at"]})]
-
-    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None and isinstance(field.widget, SecretInput):
-            field.widget.effective_note = panels.secret_source_note(effective_config(), db_field.name)
+        if field is not None:
+            settings_page.note_secret_source(db_field.name, field, effective_config())
         return field
 
     # -- the page ----------------------------------------------------------------------------------
@@ -77,33 +64,28 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
                 )
                 % {"fields": ", ".join(self._field_label(name) for name in config.undecryptable)},
             )
-        can_use_api = has_api_permission(request)
+        can_use_api = settings_page.has_api_permission(request)
         context = {
             **settings_page.page_context(request, config, can_use_api),
             "events_changelist_url": self._events_changelist_url(),
             **(extra_context or {}),
         }
         if can_use_api:
-            context["action_urls"] = {name: reverse(self._url_name(name)) for name, _view in self._actions()}
+            context["action_urls"] = {
+                name: reverse(self._url_name(name)) for name in settings_page.ACTION_NAMES
+            }
         return super().change_view(request, object_id, form_url=form_url, extra_context=context)
 
     def _field_label(self, name: str) -> str:
-        return str(self.model._meta.get_field(name).verbose_name)
+        labels = {field.name: field.verbose_name for field in PostmarkSettings._meta.fields}
+        return str(labels[name])
 
     def _events_changelist_url(self) -> str | None:
-        from ..models import WebhookEvent
-
-        if WebhookEvent not in self.admin_site._registry:
+        if not self.admin_site.is_registered(WebhookEvent):
             return None
         return reverse(f"{self.admin_site.name}:postmark_admin_webhookevent_changelist")
 
     # -- the actions -------------------------------------------------------------------------------
-
-    def _actions(self) -> list[tuple[str, Callable[[HttpRequest], actions.Outcome]]]:
-        return [
-            (name, lambda request, name=name: settings_page.run_action(name, request))
-            for name in settings_page.ACTION_NAMES
-        ]
 
     def _url_name(self, action: str) -> str:
         return f"{self.admin_site.name}:postmark_admin_postmarksettings_{action}"
@@ -112,20 +94,20 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
         action_urls = [
             path(
                 f"{name.replace('_', '-')}/",
-                self.admin_site.admin_view(require_POST(self._action_view(perform))),
+                self.admin_site.admin_view(require_POST(self._action_view(name))),
                 name=f"postmark_admin_postmarksettings_{name}",
             )
-            for name, perform in self._actions()
+            for name in settings_page.ACTION_NAMES
         ]
         return action_urls + super().get_urls()
 
-    def _action_view(
-        self, perform: Callable[[HttpRequest], actions.Outcome]
-    ) -> Callable[[HttpRequest], HttpResponse]:
+    def _action_view(self, action: str) -> Callable[[HttpRequest], HttpResponse]:
         def view(request: HttpRequest) -> HttpResponse:
-            if not (self.has_view_or_change_permission(request) and has_api_permission(request)):
+            if not (
+                self.has_view_or_change_permission(request) and settings_page.has_api_permission(request)
+            ):
                 raise PermissionDenied
-            outcome = perform(request)
+            outcome = settings_page.run_action(action, request)
             self.message_user(request, outcome.message, messages.SUCCESS if outcome.ok else messages.ERROR)
             return HttpResponseRedirect(
                 reverse(f"{self.admin_site.name}:postmark_admin_postmarksettings_change")

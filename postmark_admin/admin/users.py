@@ -8,7 +8,7 @@ app listed after ``postmark_admin``) calls it again from its ``AppConfig.ready()
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -18,13 +18,22 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..screens import actions
-from .settings import has_api_permission
+from ..screens.settings_page import API_PERMISSION, has_api_permission
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+#: The site's user model.
+_User = TypeVar("_User", bound="AbstractBaseUser")
+
+#: The action's permission, as a ModelAdmin action names it: the codename of API_PERMISSION.
+PERMISSION = API_PERMISSION.partition(".")[2]
 
 
-@admin.action(
-    description=_("Send a Postmark test email to the selected users"), permissions=["use_postmark_api"]
-)
-def send_test_email_to_users(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+@admin.action(description=_("Send a Postmark test email to the selected users"), permissions=[PERMISSION])
+def send_test_email_to_users(
+    modeladmin: admin.ModelAdmin[_User], request: HttpRequest, queryset: QuerySet[_User]
+) -> None:
     """Send the settings page's test email to each selected user that has an address."""
     if not has_api_permission(request):
         # The action is hidden without the permission; a forged POST still gets nothing.
@@ -72,12 +81,13 @@ def install_user_action(site: admin.AdminSite | None = None) -> bool:
     so other admin sites and the class itself are left alone.
     """
     site = site or admin.site
-    model_admin: Any = site._registry.get(get_user_model())
-    if model_admin is None:
+    user_model = get_user_model()
+    if not site.is_registered(user_model):
         return False
+    model_admin = site.get_model_admin(user_model)
     current = list(model_admin.actions or ())
     if send_test_email_to_users not in current:
         model_admin.actions = [*current, send_test_email_to_users]
-    # Django looks the action's permission up as a method of the ModelAdmin.
-    model_admin.has_use_postmark_api_permission = has_api_permission
+    # Django asks the ModelAdmin's has_<permission>_permission(request) before offering the action.
+    setattr(model_admin, f"has_{PERMISSION}_permission", has_api_permission)
     return True

@@ -15,8 +15,11 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext
 
+from ..backends import PostmarkBackend
 from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
-from ..exceptions import PostmarkError
+from ..exceptions import PostmarkAPIError, PostmarkError
+from ..message import PostmarkMessage
+from ..sending.client import PostmarkClient
 
 #: The tracking events this site stores, all switched on.
 TRACKING_TRIGGERS: Mapping[str, Mapping[str, bool]] = {
@@ -42,8 +45,6 @@ class Outcome:
 
 def describe_error(error: Exception) -> str:
     """Postmark's exact ErrorCode and Message when it answered, else what went wrong."""
-    from ..exceptions import PostmarkAPIError
-
     if isinstance(error, PostmarkAPIError) and error.error_code is not None:
         return gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
             "status": error.status_code,
@@ -119,9 +120,7 @@ def describe_server(server: Mapping[str, Any]) -> str:
 # -- the actions -----------------------------------------------------------------------------------
 
 
-def _client(config: EffectiveConfig | None = None) -> Any:
-    from ..sending.client import PostmarkClient
-
+def _client(config: EffectiveConfig | None = None) -> PostmarkClient:
     return PostmarkClient(config=config or effective_config())
 
 
@@ -202,9 +201,6 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    from ..backends import PostmarkBackend
-    from ..message import PostmarkMessage
-
     config = effective_config()
     body = gettext(
         "This is a test email sent from the admin through Postmark.\n\n"
@@ -237,7 +233,7 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
     )
 
 
-def sent_message_id(message: Any) -> str:
+def sent_message_id(message: PostmarkMessage) -> str:
     """The MessageID Postmark gave a message sent through the backend."""
     status = getattr(message, "postmark_status", None)
     message_id = getattr(status, "message_id", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -19,9 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, Resolved, Source, WebhookCredential
+from ..webhooks.events import EventType
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 #: The configuration fields, in the order the panel lists them.
-FIELD_LABELS: Mapping[str, Any] = {
+FIELD_LABELS: Mapping[str, StrOrPromise] = {
     "server_token": _("Server API token"),
     "api_url": _("API URL"),
     "message_stream": _("Default message stream"),
@@ -31,7 +35,7 @@ FIELD_LABELS: Mapping[str, Any] = {
     "timeout": _("Request timeout"),
 }
 
-SOURCE_LABELS: Mapping[Source, Any] = {
+SOURCE_LABELS: Mapping[Source, StrOrPromise] = {
     Source.ARGUMENT: _("code argument"),
     Source.OVERRIDE: _("test override"),
     Source.DATABASE: _("database"),
@@ -60,7 +64,7 @@ class ConfigRow:
     origin: str
 
 
-def display_value(value: Any) -> tuple[str, bool]:
+def display_value(value: object) -> tuple[str, bool]:
     """How a configuration value is shown, and whether it is set; secrets are masked."""
     if isinstance(value, Secret):
         return (value.masked(), True) if value else (gettext("not set"), False)
@@ -82,6 +86,7 @@ def display_value(value: Any) -> tuple[str, bool]:
 
 
 def source_text(resolved: Resolved) -> str:
+    """The translated name of where a value was read from."""
     return str(SOURCE_LABELS.get(resolved.source, resolved.source.value))
 
 
@@ -157,6 +162,8 @@ def webhook_username(config: EffectiveConfig) -> str | None:
 
 @dataclass(frozen=True)
 class EventCount:
+    """One line of the recent-events panel: an event type, its label and how many arrived."""
+
     event_type: str
     label: str
     count: int
@@ -164,8 +171,6 @@ class EventCount:
 
 def event_type_label(event_type: str) -> str:
     """The translated name of an event type; an unknown one is shown as stored."""
-    from ..models import EventType
-
     try:
         return str(EventType(event_type).label)
     except ValueError:

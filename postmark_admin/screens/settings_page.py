@@ -1,28 +1,63 @@
 """What the Postmark settings page shows and does, shared by the Django admin and the Wagtail admin.
 
 Each admin only adds its own request handling (URLs, permission checks, templates, messages):
-the panel data and the four actions (send test email, verify token, configure webhook, delivery
-stats) come from here, so both admins behave the same. Nothing here renders HTML or shows a secret.
+the field groups, the panel data and the four actions (send test email, verify token, configure
+webhook, delivery stats) come from here, so both admins behave the same. Nothing here renders HTML
+or shows a secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ..config.effective import EffectiveConfig
+from ..config.secret_form import SecretInput
 from . import actions, panels
 from .forms import TestEmailForm, WebhookStreamForm
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 #: The permission every button that talks to Postmark needs.
 API_PERMISSION = "postmark_admin.use_postmark_api"
 
 #: The actions, in the order the page shows them; each name is also a URL name suffix.
 ACTION_NAMES = ("test_email", "verify_token", "configure_webhook", "delivery_stats")
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """Some of the settings row's fields, shown together under a heading."""
+
+    heading: StrOrPromise
+    fields: tuple[str, ...]
+    description: StrOrPromise = ""
+
+
+#: The settings row's editable fields, in the groups both admins show them in.
+FIELD_GROUPS = (
+    FieldGroup(_("Sending"), ("server_token", "api_url", "message_stream", "default_from_email", "timeout")),
+    FieldGroup(
+        _("Webhooks"),
+        ("webhook_username", "webhook_password"),
+        _("The HTTP basic auth credentials Postmark must send to this site's webhook URLs."),
+    ),
+    FieldGroup(_("Compatibility"), ("ignore_unsupported_features",)),
+)
+
+
+def note_secret_source(name: str, field: forms.Field, config: EffectiveConfig) -> None:
+    """Have a secret input say where its secret's effective value comes from (other fields stay as they are)."""
+    if isinstance(field.widget, SecretInput):
+        field.widget.effective_note = panels.secret_source_note(config, name)
 
 
 def has_api_permission(request: HttpRequest) -> bool:
@@ -57,7 +92,7 @@ def page_context(request: HttpRequest, config: EffectiveConfig, can_use_api: boo
     return context
 
 
-def form_errors(lead: str, form: Any) -> str:
+def form_errors(lead: str, form: forms.Form) -> str:
     """``lead`` followed by each invalid field's label and errors, as one sentence for a message."""
     problems = [
         f"{form.fields[name].label}: {' '.join(str(error) for error in errors)}"

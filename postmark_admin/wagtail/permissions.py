@@ -12,11 +12,16 @@ before any view asks for them; Wagtail 7.x has no registry and reads the viewset
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from ..models import PostmarkSettings, WebhookEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, Permission
 
 try:  # Wagtail 8.0+
     from wagtail.permissions import register_permission_policy
@@ -32,13 +37,13 @@ class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
 
     allowed_actions = frozenset({"view"})
 
-    def user_has_permission(self, user: Any, action: str) -> bool:
+    def user_has_permission(self, user: AbstractBaseUser | AnonymousUser, action: str) -> bool:
         return action in self.allowed_actions and super().user_has_permission(user, action)
 
-    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
+    def user_has_any_permission(self, user: AbstractBaseUser | AnonymousUser, actions: Iterable[str]) -> bool:
         return any(self.user_has_permission(user, action) for action in actions)
 
-    def users_with_any_permission(self, actions: Iterable[str]) -> Any:
+    def users_with_any_permission(self, actions: Iterable[str]) -> QuerySet[AbstractBaseUser]:
         return super().users_with_any_permission([a for a in actions if a in self.allowed_actions])
 
 
@@ -58,7 +63,7 @@ def register_policies() -> None:
     _registered = True
 
 
-def permissions_to_register() -> Any:
+def permissions_to_register() -> QuerySet[Permission]:
     """The settings page's Permission rows for Wagtail's group editor (the events viewset adds its own)."""
     from django.contrib.auth.models import Permission
 

@@ -7,28 +7,27 @@ the Django admin uses too.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.defaults import permission_denied
 from django.views.generic import View
 from wagtail.admin import messages
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.panels import MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
 
 from ..config.effective import effective_config
-from ..config.secret_form import SecretInput
-from ..models import PostmarkSettings
-from ..screens import panels, settings_page
-from ..screens.event_queries import CappedCountPaginator, search_filter
+from ..models import PostmarkSettings, WebhookEvent
+from ..screens import settings_page
+from ..screens.events import CappedCountPaginator, json_block, search_filter
 from .permissions import events_policy, settings_policy
 
 #: The settings viewset's URL namespace (see :class:`~postmark_admin.wagtail.viewsets.PostmarkSettingsViewSet`).
@@ -37,16 +36,16 @@ SETTINGS_NAMESPACE = "postmark_admin_settings"
 EVENTS_NAMESPACE = "postmark_admin_events"
 
 
-class ForbiddenMixin:
+class ForbiddenMixin(View):
     """Answer a refused permission with HTTP 403.
 
     Wagtail's admin turns PermissionDenied into a redirect to its dashboard; a refusal here is a
     real 403 so that scripts, tests and the browser all see the same thing.
     """
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            return super().dispatch(request, *args, **kwargs)
         except PermissionDenied as error:
             return permission_denied(request, error)
 
@@ -59,18 +58,8 @@ def settings_panel() -> ObjectList:
     """The same fields, in the same groups, as the Django admin's settings page."""
     return ObjectList(
         [
-            MultiFieldPanel(
-                ["server_token", "api_url", "message_stream", "default_from_email", "timeout"],
-                heading=_("Sending"),
-            ),
-            MultiFieldPanel(
-                ["webhook_username", "webhook_password"],
-                heading=_("Webhooks"),
-                help_text=_(
-                    "The HTTP basic auth credentials Postmark must send to this site's webhook URLs."
-                ),
-            ),
-            MultiFieldPanel([FieldPanel("ignore_unsupported_features")], heading=_("Compatibility")),
+            MultiFieldPanel(list(group.fields), heading=group.heading, help_text=group.description)
+            for group in settings_page.FIELD_GROUPS
         ]
     )
 
@@ -87,18 +76,19 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
     success_message = _("The Postmark settings were saved.")
     error_message = _("The Postmark settings could not be saved due to errors.")
 
-    def get_object(self, queryset: QuerySet | None = None) -> PostmarkSettings:
+    def get_object(self, queryset: QuerySet[PostmarkSettings] | None = None) -> PostmarkSettings:
         return PostmarkSettings.get_solo()
 
-    def get_panel(self) -> Any:
+    def get_panel(self) -> ObjectList:
         return settings_panel().bind_to_model(PostmarkSettings)
 
-    def get_form(self, form_class: Any = None) -> Any:
-        form = super().get_form(form_class)
+    def get_form(
+        self, form_class: type[forms.ModelForm[PostmarkSettings]] | None = None
+    ) -> forms.ModelForm[PostmarkSettings]:
+        form: forms.ModelForm[PostmarkSettings] = super().get_form(form_class)
         config = effective_config()
         for name, field in form.fields.items():
-            if isinstance(field.widget, SecretInput):
-                field.widget.effective_note = panels.secret_source_note(config, name)
+            settings_page.note_secret_source(name, field, config)
         return form
 
     def get_page_subtitle(self) -> str:
@@ -114,7 +104,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
         return None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
+        context: dict[str, Any] = super().get_context_data(**kwargs)
         can_use_api = settings_page.has_api_permission(self.request)
         context.update(settings_page.page_context(self.request, effective_config(), can_use_api))
         if events_policy.user_has_permission(self.request.user, "view"):
@@ -151,27 +141,23 @@ class EventIndexView(ForbiddenMixin, generic.IndexView):
     paginator_class = CappedCountPaginator
     paginate_by = 100
 
-    def search_queryset(self, queryset: QuerySet) -> QuerySet:
+    def search_queryset(self, queryset: QuerySet[WebhookEvent]) -> QuerySet[WebhookEvent]:
         if not self.is_searching:
             return queryset
         return queryset.filter(search_filter(self.search_query))
 
 
-def _pretty_json(value: Any) -> str:
-    return format_html(
-        '<pre class="postmark-payload">{}</pre>',
-        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str),
-    )
-
-
 class EventInspectView(ForbiddenMixin, generic.InspectView):
-    """Every stored field of one event, with the metadata and Postmark's payload as indented JSON."""
+    """Every stored field of one event, with the metadata and Postmark's payload as indented JSON.
 
-    def get_metadata_display_value(self) -> str:
-        return _pretty_json(self.object.metadata) if self.object.metadata else "-"
+    The event type shows its label through ``WebhookEvent.get_event_type_display``, as Wagtail does
+    for every field with choices.
+    """
 
-    def get_payload_display_value(self) -> str:
-        return _pretty_json(self.object.payload)
+    object: WebhookEvent
 
-    def get_event_type_display_value(self) -> str:
-        return panels.event_type_label(self.object.event_type)
+    def get_metadata_display_value(self) -> SafeString | str:
+        return json_block(self.object.metadata) if self.object.metadata else "-"
+
+    def get_payload_display_value(self) -> SafeString:
+        return json_block(self.object.payload)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.urls import path
+from django.contrib.auth.models import Permission
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import URLPattern, path
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import MenuItem
@@ -19,7 +20,7 @@ from . import permissions, views
 class SettingsMenuItem(MenuItem):
     """Shown only to users who may change the Postmark settings."""
 
-    def is_shown(self, request: Any) -> bool:
+    def is_shown(self, request: HttpRequest) -> bool:
         return permissions.settings_policy.user_has_permission(request.user, "change")
 
 
@@ -41,7 +42,7 @@ class PostmarkSettingsViewSet(ViewSet):
     def menu_url(self) -> str:
         return views.settings_url()
 
-    def get_urlpatterns(self) -> list[Any]:
+    def get_urlpatterns(self) -> list[URLPattern]:
         return [
             path("", views.SettingsEditView.as_view(), name="edit"),
             *(
@@ -96,7 +97,7 @@ class WebhookEventViewSet(ModelViewSet):
         # Wagtail 7.x reads the policy from the viewset; 8.0+ from its registry (permissions.register_policies).
         permission_policy = permissions.events_policy
 
-    def get_urlpatterns(self) -> list[Any]:
+    def get_urlpatterns(self) -> list[URLPattern]:
         # Only the listing and the inspect view: the events are written by Postmark's webhooks alone,
         # so there is no add, edit, copy or delete URL to reach even with a forged request.
         return [
@@ -105,6 +106,6 @@ class WebhookEventViewSet(ModelViewSet):
             path(f"inspect/<{self.pk_path_converter}:pk>/", self.inspect_view, name="inspect"),
         ]
 
-    def get_permissions_to_register(self) -> Any:
+    def get_permissions_to_register(self) -> QuerySet[Permission]:
         # Only "view" means something here; Wagtail's group editor offers just that one.
         return super().get_permissions_to_register().filter(codename="view_webhookevent")
