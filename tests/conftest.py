@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from postmark_admin.config import row_cache as settings_cache
+
+#: The repository's root: the working directory of the tests' subprocesses.
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +105,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 needs_chromium = pytest.mark.skipif(
-    not __import__("pathlib").Path(CHROMIUM).exists(),
+    not Path(CHROMIUM).exists(),
     reason=f"Debian Chromium is not installed at {CHROMIUM}",
 )
 
@@ -120,7 +125,7 @@ def browser():
         launched.close()
 
 
-SCREENSHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
 def save_screenshot(page, name: str) -> None:

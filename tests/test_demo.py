@@ -15,15 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import needs_chromium
-
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+from tests.conftest import ROOT, SCREENSHOTS, needs_chromium
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens.settings_page import ACTION_NAMES
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 

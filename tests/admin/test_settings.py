@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from postmark_admin.config.crypto import encrypt
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
 SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]

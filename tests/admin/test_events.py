@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens import event_queries
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
 CHANGELIST = "admin:postmark_admin_webhookevent_changelist"
 VIEW = "postmark_admin.view_webhookevent"

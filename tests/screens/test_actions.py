@@ -15,8 +15,7 @@ from postmark_admin.config.crypto import Secret
 from postmark_admin.config.effective import WebhookCredential
 from postmark_admin.models import PostmarkSettings
 from postmark_admin.screens import actions as admin_actions
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
