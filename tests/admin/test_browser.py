@@ -11,12 +11,14 @@ import re
 import pytest
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from postmark_admin.sandbox import Sandbox
-from tests.conftest import SCREENSHOTS, assert_page_hides, needs_chromium, save_screenshot
-
-TOKEN = "browser-token-6a0f1e2d-3c4b-5a69-8778-9f0e1d2c3b4a"
-OLD_TOKEN = "old-token-b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e"
-HOOK_PASSWORD = "browser-hook-password-K7p2Qw9x"
+from tests.conftest import (
+    BROWSER_TOKEN,
+    SCREENSHOTS,
+    VIEWPORT,
+    assert_page_hides_secrets,
+    needs_chromium,
+    save_screenshot,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,95 +27,75 @@ pytestmark = [
 ]
 
 
-def shot(page, name: str) -> None:
-    save_screenshot(page, f"{name}")
-
-
-def no_secrets(page) -> None:
-    assert_page_hides(page, TOKEN, OLD_TOKEN, HOOK_PASSWORD)
-
-
 def test_change_token_send_test_email_and_see_the_delivery_event(
-    live_server, browser, django_user_model, clean_postmark_env
+    live_server, live_sandbox, browser, page, django_user_model
 ):
     django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password")
-    tracking_url = f"{live_server.url}/postmark/tracking/"
-    with Sandbox(token=TOKEN, webhook_url=tracking_url, webhook_auth=("hookuser", HOOK_PASSWORD)) as sandbox:
-        PostmarkSettings.objects.create(
-            server_token=OLD_TOKEN,
-            api_url=sandbox.url,
-            default_from_email="Browser Test <sender@example.com>",
-            webhook_username="hookuser",
-            webhook_password=HOOK_PASSWORD,
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "admin-password")
-        with page.expect_navigation():
-            page.click("input[type=submit]")
-        page.wait_for_selector("#postmark-effective-config")
-        no_secrets(page)
-        # The panels below the form clear its float: a heading that stretched up behind the whole
-        # form once painted blue bars between the fieldsets.
-        assert page.locator("#postmark-webhook-urls h2").bounding_box()["height"] < 80
-        form_text = page.inner_text("#postmarksettings_form")
-        assert "Server API token:" in form_text and "server API token:" not in form_text
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin-password")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    page.wait_for_selector("#postmark-effective-config")
+    assert_page_hides_secrets(page)
+    # The panels below the form clear its float: a heading that stretched up behind the whole
+    # form once painted blue bars between the fieldsets.
+    assert page.locator("#postmark-webhook-urls h2").bounding_box()["height"] < 80
+    form_text = page.inner_text("#postmarksettings_form")
+    assert "Server API token:" in form_text and "server API token:" not in form_text
 
-        # Change the token: the old one stays hidden, the new one is never shown back.
-        page.fill("input[name=server_token]", TOKEN)
-        with page.expect_navigation():
-            page.click("input[name=_continue]")
-        page.wait_for_selector(".messagelist li")
-        assert "was changed successfully" in page.inner_text(".messagelist")
-        assert PostmarkSettings.get_solo().server_token.reveal() == TOKEN
-        row = page.locator(".postmark-config-server_token")
-        assert row.inner_text().count(TOKEN[-4:]) == 1 and "database" in row.inner_text()
-        no_secrets(page)
-        shot(page, "settings-page")
-        page.locator("#postmark-effective-config").screenshot(path=str(SCREENSHOTS / "effective-config.png"))
+    # Change the token: the old one stays hidden, the new one is never shown back.
+    page.fill("input[name=server_token]", BROWSER_TOKEN)
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist li")
+    assert "was changed successfully" in page.inner_text(".messagelist")
+    assert PostmarkSettings.get_solo().server_token.reveal() == BROWSER_TOKEN
+    row = page.locator(".postmark-config-server_token")
+    assert row.inner_text().count(BROWSER_TOKEN[-4:]) == 1 and "database" in row.inner_text()
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "settings-page")
+    page.locator("#postmark-effective-config").screenshot(path=str(SCREENSHOTS / "effective-config.png"))
 
-        # Send a test email to the sandbox.
-        page.fill("#id_test_recipient", "someone@example.com")
-        page.fill("#id_test_subject", "Browser test")
-        with page.expect_navigation():
-            page.click("input[name=_send_test_email]")
-        page.wait_for_selector(".messagelist li")
-        message = page.inner_text(".messagelist")
-        assert "Test email sent to someone@example.com" in message, message
-        assert page.locator(".messagelist li.success").count() == 1
-        [sent] = sandbox.messages
-        assert sent["MessageID"] in message
-        no_secrets(page)
-        page.locator("#postmark-actions").screenshot(path=str(SCREENSHOTS / "actions.png"))
-        shot(page, "settings-after-test-email")
+    # Send a test email to the sandbox.
+    page.fill("#id_test_recipient", "someone@example.com")
+    page.fill("#id_test_subject", "Browser test")
+    with page.expect_navigation():
+        page.click("input[name=_send_test_email]")
+    page.wait_for_selector(".messagelist li")
+    message = page.inner_text(".messagelist")
+    assert "Test email sent to someone@example.com" in message, message
+    assert page.locator(".messagelist li.success").count() == 1
+    [sent] = live_sandbox.messages
+    assert sent["MessageID"] in message
+    assert_page_hides_secrets(page)
+    page.locator("#postmark-actions").screenshot(path=str(SCREENSHOTS / "actions.png"))
+    save_screenshot(page, "settings-after-test-email")
 
-        # The sandbox posts the Delivery event back; it shows in the events list.
-        posts = sandbox.wait_for_webhooks(1, timeout=15)
-        assert posts[0].http_status == 200, posts
-        assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
-        page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
-        label = page.locator("#result_list .postmark-event-delivered")
-        assert label.count() == 1
-        assert "someone@example.com" in page.inner_text("#result_list")
-        no_secrets(page)
-        shot(page, "events-list")
+    # The sandbox posts the Delivery event back; it shows in the events list.
+    posts = live_sandbox.wait_for_webhooks(1, timeout=15)
+    assert posts[0].http_status == 200, posts
+    assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
+    page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
+    label = page.locator("#result_list .postmark-event-delivered")
+    assert label.count() == 1
+    assert "someone@example.com" in page.inner_text("#result_list")
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "events-list")
 
-        page.click("#result_list tbody tr th a")
-        page.wait_for_selector(".postmark-payload")
-        assert re.search(r'"RecordType": "Delivery"', page.inner_text(".field-payload_pretty"))
-        no_secrets(page)
-        shot(page, "event-detail")
+    page.click("#result_list tbody tr th a")
+    page.wait_for_selector(".postmark-payload")
+    assert re.search(r'"RecordType": "Delivery"', page.inner_text(".field-payload_pretty"))
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "event-detail")
 
-        # The same pages in the admin's dark theme.
-        dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
-        dark.add_cookies(context.cookies())
-        dark_page = dark.new_page()
-        dark_page.goto(f"{live_server.url}/admin/postmark_admin/postmarksettings/")
-        no_secrets(dark_page)
-        shot(dark_page, "settings-page-dark")
-        dark_page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
-        shot(dark_page, "events-list-dark")
-        dark.close()
-        context.close()
+    # The same pages in the admin's dark theme.
+    dark = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
+    dark.add_cookies(page.context.cookies())
+    dark_page = dark.new_page()
+    dark_page.goto(f"{live_server.url}/admin/postmark_admin/postmarksettings/")
+    assert_page_hides_secrets(dark_page)
+    save_screenshot(dark_page, "settings-page-dark")
+    dark_page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
+    save_screenshot(dark_page, "events-list-dark")
+    dark.close()

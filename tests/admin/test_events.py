@@ -59,9 +59,8 @@ def events(db):
 
 
 @pytest.fixture
-def viewer(client, staff_factory):
-    client.force_login(staff_factory("viewer", VIEW))
-    return client
+def viewer(login):
+    return login("viewer", VIEW)
 
 
 def listed(response):
@@ -112,17 +111,16 @@ def test_read_only_no_add_no_change(viewer, events, assert_no_secrets):
     )
 
 
-def test_delete_needs_the_delete_permission(client, staff_factory, events):
-    client.force_login(staff_factory("deleter", VIEW, DELETE))
+def test_delete_needs_the_delete_permission(login, events):
+    client = login("deleter", VIEW, DELETE)
     assert "delete_selected" in get(client).content.decode()
     url = reverse("admin:postmark_admin_webhookevent_delete", args=[events[0].pk])
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not WebhookEvent.objects.filter(pk=events[0].pk).exists()
 
 
-def test_no_permission_no_page(client, staff_factory, events):
-    client.force_login(staff_factory("nobody"))
-    assert get(client).status_code == 403
+def test_no_permission_no_page(login, events):
+    assert get(login("nobody")).status_code == 403
 
 
 def test_detail_shows_normalized_fields_related_links_and_pretty_payload(viewer, events):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
+
+from tests.conftest import messages_of
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -23,7 +24,7 @@ def test_user_action_sends_to_selected_users(client, staff_factory, sandbox, dja
         {"action": "send_test_email_to_users", "_selected_action": [operator.pk, nomail.pk]},
         follow=True,
     )
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    found = messages_of(response)
     assert ("success", "Sent a Postmark test email to 1 user.") in found
     assert ("warning", "1 user has no email address.") in found
     assert [m["To"] for m in sandbox.messages] == ["operator@example.com"]
@@ -42,7 +43,7 @@ def test_user_action_reports_errors(client, staff_factory, sandbox):
     response = client.post(
         reverse(USERS), {"action": "send_test_email_to_users", "_selected_action": [operator.pk]}, follow=True
     )
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    found = messages_of(response)
     assert [tag for tag, _text in found] == ["error"]
     assert "ErrorCode 406" in found[0][1]
 

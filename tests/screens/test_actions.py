@@ -7,7 +7,6 @@ backend and the client read the same stored (encrypted) token.
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -15,7 +14,7 @@ from postmark_admin.config.crypto import Secret
 from postmark_admin.config.effective import WebhookCredential
 from postmark_admin.models import PostmarkSettings
 from postmark_admin.screens import actions as admin_actions
-from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, follow_action
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -27,19 +26,13 @@ def action_url(name):
 
 
 @pytest.fixture
-def admin_client(client, staff_factory):
-    client.force_login(
-        staff_factory("operator", "postmark_admin.view_postmarksettings", "postmark_admin.use_postmark_api")
-    )
-    return client
+def admin_client(login):
+    return login("operator", "postmark_admin.view_postmarksettings", "postmark_admin.use_postmark_api")
 
 
 def post(client, name, data=None):
     """POST an action, follow the redirect to the settings page; returns (messages, page HTML)."""
-    response = client.post(action_url(name), data or {}, follow=True)
-    assert response.redirect_chain == [(reverse(SETTINGS_URL), 302)]
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-    return found, response.content.decode()
+    return follow_action(client, action_url(name), reverse(SETTINGS_URL), data)
 
 
 def only(found, level):

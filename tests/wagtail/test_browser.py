@@ -15,12 +15,7 @@ pytest.importorskip(
 from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from postmark_admin.sandbox import Sandbox
-from tests.conftest import assert_page_hides, needs_chromium, save_screenshot
-
-TOKEN = "wagtail-token-2f0e9d8c-7b6a-4958-8d7c-6b5a49382716"
-OLD_TOKEN = "wagtail-old-token-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-HOOK_PASSWORD = "wagtail-hook-password-R4t8Yp2Lq"
+from tests.conftest import BROWSER_TOKEN, assert_page_hides_secrets, needs_chromium, save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,77 +24,57 @@ pytestmark = [
 ]
 
 
-def shot(page, name: str) -> None:
-    save_screenshot(page, f"wagtail-{name}")
-
-
-def no_secrets(page) -> None:
-    assert_page_hides(page, TOKEN, OLD_TOKEN, HOOK_PASSWORD)
-
-
 def test_wagtail_change_token_send_test_email_and_see_the_event(
-    live_server, browser, django_user_model, clean_postmark_env
+    live_server, live_sandbox, page, django_user_model
 ):
     django_user_model.objects.create_superuser("editor", "editor@example.com", "editor-password")
-    tracking_url = live_server.url + reverse("postmark_admin:tracking")
-    with Sandbox(token=TOKEN, webhook_url=tracking_url, webhook_auth=("hookuser", HOOK_PASSWORD)) as sandbox:
-        PostmarkSettings.objects.create(
-            server_token=OLD_TOKEN,
-            api_url=sandbox.url,
-            default_from_email="Wagtail Browser Test <sender@example.com>",
-            webhook_username="hookuser",
-            webhook_password=HOOK_PASSWORD,
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        settings_path = reverse("postmark_admin_settings:edit")
-        page.goto(f"{live_server.url}{reverse('wagtailadmin_login')}?next={settings_path}")
-        page.fill("#id_username", "editor")
-        page.fill("#id_password", "editor-password")
-        with page.expect_navigation():
-            page.click("button[type=submit]")
-        page.wait_for_selector("#postmark-effective-config")
-        no_secrets(page)
+    settings_path = reverse("postmark_admin_settings:edit")
+    page.goto(f"{live_server.url}{reverse('wagtailadmin_login')}?next={settings_path}")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "editor-password")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_selector("#postmark-effective-config")
+    assert_page_hides_secrets(page)
 
-        # The entry sits in Wagtail's Settings menu.
-        page.click("button:has-text('Settings')")
-        assert page.locator(f"a[href='{settings_path}']").first.is_visible()
-        page.keyboard.press("Escape")
+    # The entry sits in Wagtail's Settings menu.
+    page.click("button:has-text('Settings')")
+    assert page.locator(f"a[href='{settings_path}']").first.is_visible()
+    page.keyboard.press("Escape")
 
-        # Change the token; it is never shown back.
-        page.fill("input[name=server_token]", TOKEN)
-        with page.expect_navigation():
-            page.click("#w-editor-form button[type=submit]")
-        page.wait_for_selector(".messages .success")
-        assert PostmarkSettings.get_solo().server_token.reveal() == TOKEN
-        row = page.locator(".postmark-config-server_token")
-        assert "database" in row.inner_text()
-        no_secrets(page)
-        shot(page, "settings")
+    # Change the token; it is never shown back.
+    page.fill("input[name=server_token]", BROWSER_TOKEN)
+    with page.expect_navigation():
+        page.click("#w-editor-form button[type=submit]")
+    page.wait_for_selector(".messages .success")
+    assert PostmarkSettings.get_solo().server_token.reveal() == BROWSER_TOKEN
+    row = page.locator(".postmark-config-server_token")
+    assert "database" in row.inner_text()
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "wagtail-settings")
 
-        # Send a test email to the sandbox.
-        page.fill("#id_test_recipient", "someone@example.com")
-        page.fill("#id_test_subject", "Wagtail browser test")
-        with page.expect_navigation():
-            page.click("button[name=_send_test_email]")
-        page.wait_for_selector(".messages .success")
-        message = page.inner_text(".messages")
-        [sent] = sandbox.messages
-        assert "Test email sent to someone@example.com" in message and sent["MessageID"] in message, message
-        no_secrets(page)
+    # Send a test email to the sandbox.
+    page.fill("#id_test_recipient", "someone@example.com")
+    page.fill("#id_test_subject", "Wagtail browser test")
+    with page.expect_navigation():
+        page.click("button[name=_send_test_email]")
+    page.wait_for_selector(".messages .success")
+    message = page.inner_text(".messages")
+    [sent] = live_sandbox.messages
+    assert "Test email sent to someone@example.com" in message and sent["MessageID"] in message, message
+    assert_page_hides_secrets(page)
 
-        # The sandbox posts the Delivery event back; it shows in the events viewer.
-        posts = sandbox.wait_for_webhooks(1, timeout=15)
-        assert posts[0].http_status == 200, posts
-        assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
-        page.goto(live_server.url + reverse("postmark_admin_events:index"))
-        assert "someone@example.com" in page.inner_text("main")
-        no_secrets(page)
-        shot(page, "events")
+    # The sandbox posts the Delivery event back; it shows in the events viewer.
+    posts = live_sandbox.wait_for_webhooks(1, timeout=15)
+    assert posts[0].http_status == 200, posts
+    assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
+    page.goto(live_server.url + reverse("postmark_admin_events:index"))
+    assert "someone@example.com" in page.inner_text("main")
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "wagtail-events")
 
-        page.click("table.listing tbody tr td a")
-        page.wait_for_selector(".postmark-payload")
-        assert '"RecordType": "Delivery"' in page.inner_text(".postmark-payload >> nth=-1")
-        no_secrets(page)
-        shot(page, "event-inspect")
-        context.close()
+    page.click("table.listing tbody tr td a")
+    page.wait_for_selector(".postmark-payload")
+    assert '"RecordType": "Delivery"' in page.inner_text(".postmark-payload >> nth=-1")
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "wagtail-event-inspect")
