@@ -210,6 +210,15 @@ def live_sandbox(live_server, transactional_db, clean_postmark_env):
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
+def log_in_with_the_form(page, url: str, username: str, password: str, submit: str = "input[type=submit]"):
+    """Open the login page ``url``, log in with its form, and wait for the page it leads to."""
+    page.goto(url)
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click(submit)
+
+
 def save_screenshot(page, name: str) -> None:
     """A full-page PNG in artifacts/screenshots/ (gitignored; the docs copy the good ones)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

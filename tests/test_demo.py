@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, needs_chromium, save_screenshot
+from tests.conftest import ROOT, free_port, log_in_with_the_form, needs_chromium, save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -103,11 +103,8 @@ def test_the_demo_story(demo, page):
     base = demo["base"]
     assert "sandbox" in demo["printed"].lower()
 
-    page.goto(f"{base}/admin/login/?next=/admin/postmark_admin/postmarksettings/")
-    page.fill("#id_username", demo["username"])
-    page.fill("#id_password", demo["password"])
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    login_url = f"{base}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, demo["username"], demo["password"])
 
     # The settings and the effective configuration: the sandbox's URL, from the database.
     page.wait_for_selector("#postmark-effective-config")

@@ -16,6 +16,7 @@ from tests.conftest import (
     SCREENSHOTS,
     VIEWPORT,
     assert_page_hides_secrets,
+    log_in_with_the_form,
     needs_chromium,
     save_screenshot,
 )
@@ -31,11 +32,8 @@ def test_change_token_send_test_email_and_see_the_delivery_event(
     live_server, live_sandbox, browser, page, django_user_model
 ):
     django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password")
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-password")
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    login_url = f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, "admin", "admin-password")
     page.wait_for_selector("#postmark-effective-config")
     assert_page_hides_secrets(page)
     # The panels below the form clear its float: a heading that stretched up behind the whole

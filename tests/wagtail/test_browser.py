@@ -15,7 +15,13 @@ pytest.importorskip(
 from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from tests.conftest import BROWSER_TOKEN, assert_page_hides_secrets, needs_chromium, save_screenshot
+from tests.conftest import (
+    BROWSER_TOKEN,
+    assert_page_hides_secrets,
+    log_in_with_the_form,
+    needs_chromium,
+    save_screenshot,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,11 +35,8 @@ def test_wagtail_change_token_send_test_email_and_see_the_event(
 ):
     django_user_model.objects.create_superuser("editor", "editor@example.com", "editor-password")
     settings_path = reverse("postmark_admin_settings:edit")
-    page.goto(f"{live_server.url}{reverse('wagtailadmin_login')}?next={settings_path}")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "editor-password")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    login_url = f"{live_server.url}{reverse('wagtailadmin_login')}?next={settings_path}"
+    log_in_with_the_form(page, login_url, "editor", "editor-password", submit="button[type=submit]")
     page.wait_for_selector("#postmark-effective-config")
     assert_page_hides_secrets(page)
 
