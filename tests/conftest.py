@@ -42,7 +42,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# -- admin tests (the Django admin, the shared screens, Wagtail) ------------------------------------------------------------------------------------
+# -- admin tests (the Django admin, the shared screens, Wagtail) -----------------------------------
 
 #: Secrets the admin tests store; no rendered page and no database column may contain them.
 ADMIN_TEST_TOKEN = "server-token-4b1d0c9e-77aa-4e2f-9c3b-5d6e7f80a1b2"
@@ -98,6 +98,25 @@ def follow_action(
     response = client.post(url, data or {}, follow=True)
     assert response.redirect_chain == [(page_url, 302)]
     return messages_of(response), response.content.decode()
+
+
+def create_event(key: str | int, event_type: str = "delivered", **fields):
+    """A stored webhook event: an ``event_type`` event of message-<key> to user<key>@example.com on the
+    outbound stream, unless ``fields`` say otherwise. The payload names only the recipient, so that a
+    page showing the record type shows the field, not the payload."""
+    from postmark_admin.models import WebhookEvent
+
+    recipient = fields.setdefault("recipient", f"user{key}@example.com")
+    fields.setdefault(
+        "record_type", {"delivered": "Delivery", "bounced": "Bounce", "opened": "Open"}.get(event_type, "")
+    )
+    defaults = {
+        "dedupe_key": f"key-{key}",
+        "message_id": f"message-{key}",
+        "message_stream": "outbound",
+        "payload": {"Recipient": recipient},
+    }
+    return WebhookEvent.objects.create(event_type=event_type, **{**defaults, **fields})
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens import event_queries
-from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, create_event
 
 CHANGELIST = "admin:postmark_admin_webhookevent_changelist"
 VIEW = "postmark_admin.view_webhookevent"
@@ -21,19 +21,17 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def make_event(key, event_type="delivered", *, recipient="jane@example.com", hours=0, **fields):
+    """An event ``hours`` after T0; unless told otherwise, one of jane's events of message ...0001."""
     defaults = {
-        "record_type": {"delivered": "Delivery", "bounced": "Bounce", "opened": "Open"}.get(event_type, ""),
         "message_id": "00000000-0000-0000-0000-000000000001",
-        "message_stream": "outbound",
         "payload": {"RecordType": "Delivery", "Recipient": recipient, "Details": "<b>250 OK</b>"},
     }
-    defaults.update(fields)
-    return WebhookEvent.objects.create(
-        dedupe_key=key,
-        event_type=event_type,
+    return create_event(
+        key,
+        event_type,
         recipient=recipient,
         received_at=T0 + timedelta(hours=hours),
-        **defaults,
+        **{**defaults, **fields},
     )
 
 

@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens.settings_page import ACTION_NAMES
-from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, follow_action, permission
+from tests.conftest import (
+    ADMIN_TEST_TOKEN,
+    ADMIN_TEST_WEBHOOK_PASSWORD,
+    create_event,
+    follow_action,
+    permission,
+)
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -228,25 +234,12 @@ def test_permissions_granted_through_a_wagtail_group(client, django_user_model, 
 # -- the events viewer -----------------------------------------------------------------------------
 
 
-def make_event(number, **fields):
-    defaults = {
-        "dedupe_key": f"key-{number}",
-        "event_type": "delivered",
-        "record_type": "Delivery",
-        "recipient": f"user{number}@example.com",
-        "message_id": f"message-{number}",
-        "message_stream": "outbound",
-        "payload": {"RecordType": "Delivery", "Recipient": f"user{number}@example.com"},
-    }
-    return WebhookEvent.objects.create(**{**defaults, **fields})
-
-
 @pytest.fixture
 def events(db):
     return [
-        make_event(1),
-        make_event(2, event_type="bounced", record_type="Bounce", tag="welcome", metadata={"order": "42"}),
-        make_event(3, message_stream="broadcast", received_at=timezone.now() - timezone.timedelta(days=3)),
+        create_event(1),
+        create_event(2, "bounced", tag="welcome", metadata={"order": "42"}),
+        create_event(3, message_stream="broadcast", received_at=timezone.now() - timezone.timedelta(days=3)),
     ]
 
 
@@ -298,6 +291,6 @@ def test_events_listing_query_count_does_not_grow_with_rows(operator, events, dj
         operator.get(reverse(EVENTS_URL))
     few = len(captured.captured_queries)
     for number in range(4, 40):
-        make_event(number)
+        create_event(number)
     with django_assert_max_num_queries(few):
         operator.get(reverse(EVENTS_URL))
