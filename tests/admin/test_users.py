@@ -12,11 +12,15 @@ pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 USERS = "admin:auth_user_changelist"
 
 
-def test_user_action_sends_to_selected_users(client, staff_factory, sandbox, django_user_model):
-    operator = staff_factory(
-        "operator", "auth.view_user", "auth.change_user", "postmark_admin.use_postmark_api"
-    )
-    client.force_login(operator)
+@pytest.fixture
+def operator(client, staff_factory):
+    """Logged in, may see and change the users and use the Postmark API."""
+    user = staff_factory("operator", "auth.view_user", "auth.change_user", "postmark_admin.use_postmark_api")
+    client.force_login(user)
+    return user
+
+
+def test_user_action_sends_to_selected_users(client, operator, sandbox, django_user_model):
     assert "send_test_email_to_users" in client.get(reverse(USERS)).content.decode()
     nomail = django_user_model.objects.create_user("nomail", email="")
     response = client.post(
@@ -30,11 +34,7 @@ def test_user_action_sends_to_selected_users(client, staff_factory, sandbox, dja
     assert [m["To"] for m in sandbox.messages] == ["operator@example.com"]
 
 
-def test_user_action_reports_errors(client, staff_factory, sandbox):
-    operator = staff_factory(
-        "operator", "auth.view_user", "auth.change_user", "postmark_admin.use_postmark_api"
-    )
-    client.force_login(operator)
+def test_user_action_reports_errors(client, operator, sandbox):
     sandbox.fail_next(
         status=422,
         error_code=406,
