@@ -11,30 +11,19 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import needs_chromium
-
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+from tests.conftest import ROOT, free_port, log_in_with_the_form, needs_chromium, save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
     needs_chromium,
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -89,11 +78,6 @@ def demo(tmp_path):
             process.wait(10)
 
 
-@pytest.fixture
-def page(browser):
-    return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-
-
 def send_test_email(page, base: str, recipient: str) -> str:
     page.goto(f"{base}/admin/postmark_admin/postmarksettings/")
     page.fill("#id_test_recipient", recipient)
@@ -119,11 +103,8 @@ def test_the_demo_story(demo, page):
     base = demo["base"]
     assert "sandbox" in demo["printed"].lower()
 
-    page.goto(f"{base}/admin/login/?next=/admin/postmark_admin/postmarksettings/")
-    page.fill("#id_username", demo["username"])
-    page.fill("#id_password", demo["password"])
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    login_url = f"{base}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, demo["username"], demo["password"])
 
     # The settings and the effective configuration: the sandbox's URL, from the database.
     page.wait_for_selector("#postmark-effective-config")
@@ -138,8 +119,7 @@ def test_the_demo_story(demo, page):
     assert "visitor@example.com" in page.inner_text("body")
     wait_for_event(page, base, "postmark-event-delivered", "visitor@example.com")
     wait_for_event(page, base, "postmark-event-opened", "visitor@example.com")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "demo-events.png"), full_page=True)
+    save_screenshot(page, "demo-events")
 
     # A bouncing address: accepted once, a Bounce comes back, and the next send is refused.
     message = send_test_email(page, base, "hardbounce@example.com")

@@ -6,9 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
 """Pure mapping: a webhook body Postmark posted -> a normalized event.
 
 No database, no request: plain values in, plain values out, so every record
-type and bounce type is tested with a table of payloads (tests/test_events.py).
+type and bounce type is tested with a table of payloads (tests/webhooks/test_events.py).
 Real payloads miss fields or carry nulls: every field is read defensively and a
 missing one becomes ``""`` / ``None``, never an exception.
 """

@@ -13,15 +13,7 @@ import requests
 
 from postmark_admin.sandbox import Sandbox
 
-MESSAGE = {"From": "sender@example.com", "To": "to@example.com", "Subject": "Hi", "TextBody": "Hello"}
-
-
-def headers(sandbox):
-    return {
-        "X-Postmark-Server-Token": sandbox.token,
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-    }
+from .conftest import MESSAGE, headers
 
 
 def send(sandbox, client=requests, body=MESSAGE, path="email", extra_headers=None, **kwargs):

@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens import events as screen_events
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, create_event
 
 CHANGELIST = "admin:postmark_admin_webhookevent_changelist"
 VIEW = "postmark_admin.view_webhookevent"
@@ -22,19 +21,17 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def make_event(key, event_type="delivered", *, recipient="jane@example.com", hours=0, **fields):
+    """An event ``hours`` after T0; unless told otherwise, one of jane's events of message ...0001."""
     defaults = {
-        "record_type": {"delivered": "Delivery", "bounced": "Bounce", "opened": "Open"}.get(event_type, ""),
         "message_id": "00000000-0000-0000-0000-000000000001",
-        "message_stream": "outbound",
         "payload": {"RecordType": "Delivery", "Recipient": recipient, "Details": "<b>250 OK</b>"},
     }
-    defaults.update(fields)
-    return WebhookEvent.objects.create(
-        dedupe_key=key,
-        event_type=event_type,
+    return create_event(
+        key,
+        event_type,
         recipient=recipient,
         received_at=T0 + timedelta(hours=hours),
-        **defaults,
+        **{**defaults, **fields},
     )
 
 
@@ -60,9 +57,8 @@ def events(db):
 
 
 @pytest.fixture
-def viewer(client, staff_factory):
-    client.force_login(staff_factory("viewer", VIEW))
-    return client
+def viewer(login):
+    return login("viewer", VIEW)
 
 
 def listed(response):
@@ -113,17 +109,16 @@ def test_read_only_no_add_no_change(viewer, events, assert_no_secrets):
     )
 
 
-def test_delete_needs_the_delete_permission(client, staff_factory, events):
-    client.force_login(staff_factory("deleter", VIEW, DELETE))
+def test_delete_needs_the_delete_permission(login, events):
+    client = login("deleter", VIEW, DELETE)
     assert "delete_selected" in get(client).content.decode()
     url = reverse("admin:postmark_admin_webhookevent_delete", args=[events[0].pk])
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not WebhookEvent.objects.filter(pk=events[0].pk).exists()
 
 
-def test_no_permission_no_page(client, staff_factory, events):
-    client.force_login(staff_factory("nobody"))
-    assert get(client).status_code == 403
+def test_no_permission_no_page(login, events):
+    assert get(login("nobody")).status_code == 403
 
 
 def test_detail_shows_normalized_fields_related_links_and_pretty_payload(viewer, events):
@@ -243,22 +238,3 @@ def test_date_hierarchy_over_several_years(viewer, events):
 def test_empty_changelist(viewer, db):
     html = get(viewer).content.decode()
     assert "0 webhook events" in html
-
-
-@pytest.mark.parametrize(
-    ("term", "matches", "misses"),
-    [
-        ("a@x.io", ["a@x.io"], ["b@x.io", "a@x.iox"]),
-        ("A@X.io", ["a@x.io", "A@X.io"], ["a@x.iO"]),
-        ("a", ["a@x.io", "ab@x.io"], ["ba@x.io"]),
-        ("a@*", ["a@x.io"], ["ab@x.io"]),
-        ("tag-1", ["tag-1", "tag-10"], []),  # a prefix of a recipient too (harmless)
-    ],
-)
-def test_search_filter_table(db, term, matches, misses):
-    for index, value in enumerate([*matches, *misses]):
-        WebhookEvent.objects.create(dedupe_key=f"s{index}", event_type="delivered", recipient=value)
-    found = set(
-        WebhookEvent.objects.filter(screen_events.search_filter(term)).values_list("recipient", flat=True)
-    )
-    assert found == set(matches)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -18,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from postmark_admin.config import row_cache as settings_cache
 from postmark_admin.config.effective import effective_config
 from postmark_admin.models import PostmarkSettings
+from tests.conftest import ROOT
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _redis_available() -> bool:
@@ -154,7 +153,7 @@ class Child:
             "PMA_CHILD_SETTINGS": json.dumps({"DATABASES": {"default": child_db}, "CACHES": caches}),
         }
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "config_reader.py")],
+            [sys.executable, "-m", "tests.config.config_reader"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

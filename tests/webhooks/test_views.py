@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 
 import pytest
@@ -18,30 +17,12 @@ from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.testing import override_postmark_settings
 from postmark_admin.webhooks.views import TrackingWebhookView
 
+from .conftest import INBOUND_URL, TRACKING_URL, basic, post
 from .payloads import INBOUND, TRACKING, load
 
-TRACKING_URL = "/postmark/tracking/"
-INBOUND_URL = "/postmark/inbound/"
 WRONG_PASSWORD = "wrong-Pa55word-sentinel"
 
 pytestmark = pytest.mark.django_db
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def post(client, url, payload, auth=None, **extra):
-    body = payload if isinstance(payload, bytes | str) else json.dumps(payload)
-    if auth is not None:
-        extra["HTTP_AUTHORIZATION"] = auth
-    return client.post(url, body, content_type="application/json", **extra)
-
-
-@pytest.fixture
-def creds(clean_postmark_env, settings):
-    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "postmark:s3cret"
-    return basic("postmark", "s3cret")
 
 
 # -- authentication ------------------------------------------------------------------------------
@@ -321,23 +302,6 @@ def test_one_insert_and_no_settings_query_when_warm(
 
 
 # -- signals -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def received():
-    calls = []
-
-    def tracking(sender, event, **kwargs):
-        calls.append(("tracking", event.pk, event.event_type, kwargs))
-
-    def inbound(sender, event, message, **kwargs):
-        calls.append(("inbound", event.pk, message.subject, kwargs))
-
-    signals.tracking.connect(tracking)
-    signals.inbound.connect(inbound)
-    yield calls
-    signals.tracking.disconnect(tracking)
-    signals.inbound.disconnect(inbound)
 
 
 def test_signals_after_commit_once(client, creds, received, django_capture_on_commit_callbacks):

@@ -1,8 +1,9 @@
 """A second process for the cross-process tests: reads the effective configuration on request.
 
-Started by tests/test_settings_cache.py with the parent's test database and cache in PMA_CHILD_SETTINGS
-(JSON). For each line "read" on stdin it prints one JSON line: the effective message stream, the last
-characters of the token and how many SQL queries the read cost. "quit" ends it.
+Started as ``python -m tests.config.config_reader`` by tests/config/test_row_cache.py, with the
+parent's test database and cache in PMA_CHILD_SETTINGS (JSON). For each line "read" on stdin it prints
+one JSON line: the effective message stream, the last characters of the token and how many SQL queries
+the read cost. "quit" ends it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from postmark_admin.exceptions import (
 )
 from postmark_admin.message import PostmarkMessage, attach_inline_image
 from postmark_admin.sandbox import Sandbox
-from postmark_admin.sending import client
 from postmark_admin.testing import override_postmark_settings
 
 BACKEND = "postmark_admin.backends.PostmarkBackend"
@@ -36,14 +35,6 @@ def mailer_settings(**options):
         return override_settings(MAILERS={"default": {"BACKEND": BACKEND, "OPTIONS": options}})
     assert not options
     return override_settings(EMAIL_BACKEND=BACKEND)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pool():
-    # Connections from an earlier test's sandbox must not be counted (or reused) here.
-    client.reset_session()
-    yield
-    client.reset_session()
 
 
 @pytest.fixture

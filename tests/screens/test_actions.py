@@ -1,4 +1,4 @@
-"""The settings page's Postmark actions and the users' test-email action, through the sandbox.
+"""The settings page's Postmark actions, through the Django admin and the sandbox.
 
 The sandbox is configured the way an admin would: in the settings row, so the page, the
 backend and the client read the same stored (encrypted) token.
@@ -7,7 +7,6 @@ backend and the client read the same stored (encrypted) token.
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -15,8 +14,7 @@ from postmark_admin.config.crypto import Secret
 from postmark_admin.config.effective import WebhookCredential
 from postmark_admin.models import PostmarkSettings
 from postmark_admin.screens import actions as admin_actions
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, follow_action
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -28,19 +26,13 @@ def action_url(name):
 
 
 @pytest.fixture
-def admin_client(client, staff_factory):
-    client.force_login(
-        staff_factory("operator", "postmark_admin.view_postmarksettings", "postmark_admin.use_postmark_api")
-    )
-    return client
+def admin_client(login):
+    return login("operator", "postmark_admin.view_postmarksettings", "postmark_admin.use_postmark_api")
 
 
 def post(client, name, data=None):
     """POST an action, follow the redirect to the settings page; returns (messages, page HTML)."""
-    response = client.post(action_url(name), data or {}, follow=True)
-    assert response.redirect_chain == [(reverse(SETTINGS_URL), 302)]
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-    return found, response.content.decode()
+    return follow_action(client, action_url(name), reverse(SETTINGS_URL), data)
 
 
 def only(found, level):
@@ -204,70 +196,6 @@ def test_delivery_stats_error(admin_client, sandbox):
     assert "Could not read delivery stats" in only(found, "error")
 
 
-# -- the users changelist action ------------------------------------------------------------------
-
-USERS = "admin:auth_user_changelist"
-
-
-def test_user_action_sends_to_selected_users(client, staff_factory, sandbox, django_user_model):
-    operator = staff_factory(
-        "operator", "auth.view_user", "auth.change_user", "postmark_admin.use_postmark_api"
-    )
-    client.force_login(operator)
-    assert "send_test_email_to_users" in client.get(reverse(USERS)).content.decode()
-    nomail = django_user_model.objects.create_user("nomail", email="")
-    response = client.post(
-        reverse(USERS),
-        {"action": "send_test_email_to_users", "_selected_action": [operator.pk, nomail.pk]},
-        follow=True,
-    )
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-    assert ("success", "Sent a Postmark test email to 1 user.") in found
-    assert ("warning", "1 user has no email address.") in found
-    assert [m["To"] for m in sandbox.messages] == ["operator@example.com"]
-
-
-def test_user_action_reports_errors(client, staff_factory, sandbox):
-    operator = staff_factory(
-        "operator", "auth.view_user", "auth.change_user", "postmark_admin.use_postmark_api"
-    )
-    client.force_login(operator)
-    sandbox.fail_next(
-        status=422,
-        error_code=406,
-        message="You tried to send to recipient(s) that have been marked as inactive.",
-    )
-    response = client.post(
-        reverse(USERS), {"action": "send_test_email_to_users", "_selected_action": [operator.pk]}, follow=True
-    )
-    found = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-    assert [tag for tag, _text in found] == ["error"]
-    assert "ErrorCode 406" in found[0][1]
-
-
-def test_user_action_hidden_and_refused_without_the_permission(client, staff_factory, sandbox):
-    user = staff_factory("plain", "auth.view_user", "auth.change_user")
-    client.force_login(user)
-    assert "send_test_email_to_users" not in client.get(reverse(USERS)).content.decode()
-    client.post(reverse(USERS), {"action": "send_test_email_to_users", "_selected_action": [user.pk]})
-    assert not sandbox.messages
-
-
-def test_user_action_keeps_the_sites_own_user_admin():
-    from django.contrib import admin
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.admin import UserAdmin
-
-    from postmark_admin.admin.users import install_user_action, send_test_email_to_users
-
-    model_admin = admin.site.get_model_admin(get_user_model())
-    assert type(model_admin) is UserAdmin
-    assert send_test_email_to_users not in (UserAdmin.actions or [])  # the class is untouched
-    assert install_user_action(admin.site) is True
-    assert list(model_admin.actions).count(send_test_email_to_users) == 1  # idempotent
-    assert install_user_action(admin.AdminSite(name="empty")) is False
-
-
 # -- the pure helpers ------------------------------------------------------------------------------
 
 
@@ -361,26 +289,3 @@ def test_webhook_definition():
     assert body["MessageStream"] == "outbound"
     assert body["Triggers"]["Open"] == {"Enabled": True, "PostFirstOpenOnly": False}
     assert body["Triggers"]["Bounce"] == {"Enabled": True, "IncludeContent": False}
-
-
-def test_user_action_installed_when_a_later_app_registers_its_own_user_admin():
-    """apps.ready() re-installs the action on whatever ModelAdmin holds the user model by then."""
-    from django.apps import apps
-    from django.contrib import admin
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.admin import UserAdmin
-
-    from postmark_admin.admin.users import send_test_email_to_users
-
-    user_model = get_user_model()
-    original = admin.site.get_model_admin(user_model)
-    admin.site.unregister(user_model)
-    admin.site.register(user_model, UserAdmin)  # a site replacing the UserAdmin after our import
-    try:
-        assert send_test_email_to_users not in (admin.site.get_model_admin(user_model).actions or ())
-        apps.get_app_config("postmark_admin").ready()
-        assert send_test_email_to_users in admin.site.get_model_admin(user_model).actions
-    finally:
-        admin.site.unregister(user_model)
-        # The same instance back (register() would make a new one, without the action): no public API.
-        admin.site._registry[user_model] = original

@@ -12,14 +12,18 @@ pytest.importorskip(
     "wagtail", reason="Wagtail is not installed (pip install 'django-postmark-admin[wagtail]')"
 )
 
-from django.contrib.messages import get_messages
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens.settings_page import ACTION_NAMES
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import (
+    ADMIN_TEST_TOKEN,
+    ADMIN_TEST_WEBHOOK_PASSWORD,
+    create_event,
+    follow_action,
+    permission,
+)
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -46,19 +50,10 @@ def form_data(**changes):
     return data
 
 
-def messages_of(response):
-    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-
-
-def login(client, staff_factory, *perms, name="editor"):
-    client.force_login(staff_factory(name, ACCESS, *perms))
-    return client
-
-
 @pytest.fixture
-def operator(client, staff_factory):
+def operator(login):
     """May edit the settings and use the Postmark buttons, and see the events."""
-    return login(client, staff_factory, CHANGE, API, VIEW_EVENTS, name="operator")
+    return login("operator", ACCESS, CHANGE, API, VIEW_EVENTS)
 
 
 # -- the settings page -----------------------------------------------------------------------------
@@ -132,9 +127,10 @@ def test_invalid_form_does_not_echo_the_typed_secret(operator, db, assert_no_sec
 
 
 def post_action(client, name, data=None):
-    response = client.post(reverse(f"postmark_admin_settings:{name}"), data or {}, follow=True)
-    assert response.redirect_chain == [(reverse(SETTINGS_URL), 302)]
-    return messages_of(response)
+    found, _html = follow_action(
+        client, reverse(f"postmark_admin_settings:{name}"), reverse(SETTINGS_URL), data
+    )
+    return found
 
 
 def test_verify_token(operator, sandbox, assert_no_secrets):
@@ -190,8 +186,8 @@ def test_actions_are_post_only(operator, sandbox, name):
         pytest.param((VIEW_EVENTS,), 403, 403, 200, id="events-only"),
     ],
 )
-def test_permissions(client, staff_factory, sandbox, perms, settings_status, actions_status, events_status):
-    login(client, staff_factory, *perms)
+def test_permissions(login, sandbox, perms, settings_status, actions_status, events_status):
+    client = login("editor", ACCESS, *perms)
     home = client.get(reverse("wagtailadmin_home")).content.decode()
     assert (reverse(SETTINGS_URL) in home) == (settings_status == 200)
     assert (reverse(EVENTS_URL) in home) == (events_status == 200)
@@ -213,26 +209,20 @@ def test_anonymous_users_are_sent_to_the_login_page(client, sandbox):
         assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_group_editor_offers_the_postmark_permissions(client, staff_factory, db):
-    client.force_login(staff_factory("root", superuser=True))
-    html = client.get(reverse("wagtailusers_groups:add")).content.decode()
-    from django.contrib.auth.models import Permission
-
-    for codename in ["change_postmarksettings", "use_postmark_api", "view_webhookevent"]:
-        permission = Permission.objects.get(content_type__app_label="postmark_admin", codename=codename)
-        assert f'value="{permission.pk}"' in html, codename
+def test_group_editor_offers_the_postmark_permissions(login):
+    html = login("root", superuser=True).get(reverse("wagtailusers_groups:add")).content.decode()
+    for name in [CHANGE, API, VIEW_EVENTS]:
+        assert f'value="{permission(name).pk}"' in html, name
     for codename in ["add_webhookevent", "change_webhookevent", "delete_webhookevent"]:
-        permission = Permission.objects.get(content_type__app_label="postmark_admin", codename=codename)
-        assert f'value="{permission.pk}"' not in html, codename
+        assert f'value="{permission("postmark_admin." + codename).pk}"' not in html, codename
 
 
 def test_permissions_granted_through_a_wagtail_group(client, django_user_model, sandbox):
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group
 
     group = Group.objects.create(name="Postmark operators")
     for perm in [ACCESS, CHANGE, API]:
-        app_label, codename = perm.split(".")
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.add(permission(perm))
     user = django_user_model.objects.create_user("member", password="pw")
     user.groups.add(group)
     client.force_login(user)
@@ -244,25 +234,12 @@ def test_permissions_granted_through_a_wagtail_group(client, django_user_model, 
 # -- the events viewer -----------------------------------------------------------------------------
 
 
-def make_event(number, **fields):
-    defaults = {
-        "dedupe_key": f"key-{number}",
-        "event_type": "delivered",
-        "record_type": "Delivery",
-        "recipient": f"user{number}@example.com",
-        "message_id": f"message-{number}",
-        "message_stream": "outbound",
-        "payload": {"RecordType": "Delivery", "Recipient": f"user{number}@example.com"},
-    }
-    return WebhookEvent.objects.create(**{**defaults, **fields})
-
-
 @pytest.fixture
 def events(db):
     return [
-        make_event(1),
-        make_event(2, event_type="bounced", record_type="Bounce", tag="welcome", metadata={"order": "42"}),
-        make_event(3, message_stream="broadcast", received_at=timezone.now() - timezone.timedelta(days=3)),
+        create_event(1),
+        create_event(2, "bounced", tag="welcome", metadata={"order": "42"}),
+        create_event(3, message_stream="broadcast", received_at=timezone.now() - timezone.timedelta(days=3)),
     ]
 
 
@@ -297,9 +274,9 @@ def test_events_inspect_view_shows_the_payload(operator, events):
     assert 'class="postmark-payload"' in html
 
 
-def test_events_cannot_be_added_edited_or_deleted(client, staff_factory, events):
+def test_events_cannot_be_added_edited_or_deleted(login, events):
     # Even a superuser finds no add, edit or delete URL, and no button leading to one.
-    client.force_login(staff_factory("root", superuser=True))
+    client = login("root", superuser=True)
     for name, args in [("add", []), ("edit", [events[0].pk]), ("delete", [events[0].pk])]:
         with pytest.raises(NoReverseMatch):
             reverse(f"postmark_admin_events:{name}", args=args)
@@ -314,6 +291,6 @@ def test_events_listing_query_count_does_not_grow_with_rows(operator, events, dj
         operator.get(reverse(EVENTS_URL))
     few = len(captured.captured_queries)
     for number in range(4, 40):
-        make_event(number)
+        create_event(number)
     with django_assert_max_num_queries(few):
         operator.get(reverse(EVENTS_URL))

@@ -7,18 +7,17 @@ import os
 import pkgutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import postmark_admin
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("wagtail") is not None,
     reason="Wagtail is installed: this checks the install without the [wagtail] extra",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Only these modules may import Wagtail.
 WAGTAIL_MODULES = ("postmark_admin.wagtail_hooks", "postmark_admin.wagtail")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 
 import pytest
@@ -13,9 +12,9 @@ from django.test import override_settings
 from postmark_admin.backends import PostmarkBackend
 from postmark_admin.exceptions import PostmarkAPIError, PostmarkTransportError
 from postmark_admin.sandbox import Sandbox
-from postmark_admin.sending import client as client_module
 from postmark_admin.sending.client import PostmarkClient, retry_delay
 from postmark_admin.testing import override_postmark_settings
+from tests.conftest import free_port
 
 FROM = "from@example.com"
 SECRET = "super-secret-server-token-1234"
@@ -23,13 +22,11 @@ SECRET = "super-secret-server-token-1234"
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch):
-    """Record the backoff instead of sleeping; every test starts with a fresh pool."""
+    """Record the backoff instead of sleeping."""
     delays: list[float] = []
     monkeypatch.setattr(PostmarkClient, "sleep", staticmethod(delays.append))
-    client_module.reset_session()
     with override_settings(POSTMARK_RETRY_BACKOFF=0.01, POSTMARK_MAX_RETRIES=3):
         yield delays
-    client_module.reset_session()
 
 
 def message(to="to@example.com"):
@@ -93,11 +90,8 @@ def test_read_timeout_is_ambiguous_and_not_retried(postmark_sandbox):
 
 
 def test_connection_refused_is_retried_then_raised(_fast_retries):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    # Nothing listens on the port now: every attempt fails before sending.
-    settings = override_postmark_settings(server_token=SECRET, api_url=f"http://127.0.0.1:{port}/")
+    # Nothing listens on the port: every attempt fails before sending.
+    settings = override_postmark_settings(server_token=SECRET, api_url=f"http://127.0.0.1:{free_port()}/")
     with settings, pytest.raises(PostmarkTransportError) as caught:
         PostmarkBackend().send_messages([message()])
     assert not caught.value.ambiguous

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import override_settings
 from django.urls import path, reverse
@@ -14,8 +13,7 @@ from django.utils import timezone
 
 from postmark_admin.config.crypto import encrypt
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, messages_of
 
 SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]
@@ -40,9 +38,8 @@ def form_data(**changes):
 
 
 @pytest.fixture
-def superuser_client(client, staff_factory):
-    client.force_login(staff_factory("root", superuser=True))
-    return client
+def superuser_client(login):
+    return login("root", superuser=True)
 
 
 def get_page(client):
@@ -153,7 +150,7 @@ def test_undecryptable_secret_shows_an_admin_error(superuser_client, assert_no_s
         cursor.execute("UPDATE postmark_admin_postmarksettings SET server_token = %s", [stored])
     response = superuser_client.get(reverse(SETTINGS_URL))
     html = response.content.decode()
-    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
+    errors = [text for level, text in messages_of(response) if level == "error"]
     assert errors and "cannot be decrypted" in errors[0] and "server API token" in errors[0]
     assert "cannot be decrypted with the current SECRET_KEY: enter it again" in html
     assert_no_secrets(html)
@@ -210,9 +207,9 @@ API = "postmark_admin.use_postmark_api"
         ((CHANGE, API), 200, True, True, 302),
     ],
 )
-def test_permissions_matrix(client, staff_factory, perms, page_status, can_save, sees_buttons, action_status):
+def test_permissions_matrix(login, perms, page_status, can_save, sees_buttons, action_status):
     PostmarkSettings.objects.create()
-    client.force_login(staff_factory("someone", *perms))
+    client = login("someone", *perms)
     response = client.get(reverse(SETTINGS_URL))
     assert response.status_code == page_status
     if page_status == 200:

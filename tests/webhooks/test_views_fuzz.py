@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -12,10 +11,10 @@ from hypothesis import strategies as st
 from postmark_admin.models import WebhookEvent
 from postmark_admin.webhooks.events import PayloadKind, payload_kind
 
+from .conftest import INBOUND_URL, TRACKING_URL, post
 from .payloads import load
 
-AUTH = "Basic " + base64.b64encode(b"fuzz:fuzz-password").decode()
-URLS = {PayloadKind.TRACKING: "/postmark/tracking/", PayloadKind.INBOUND: "/postmark/inbound/"}
+URLS = {PayloadKind.TRACKING: TRACKING_URL, PayloadKind.INBOUND: INBOUND_URL}
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +90,9 @@ def _expected_kind(body: bytes):
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, url_kind=st.sampled_from(list(PayloadKind)))
-def test_random_bodies(client, settings, body, url_kind):
-    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "fuzz:fuzz-password"
+def test_random_bodies(client, creds, body, url_kind):
     before = WebhookEvent.objects.count()
-    response = client.post(URLS[url_kind], body, content_type="application/json", HTTP_AUTHORIZATION=AUTH)
+    response = post(client, URLS[url_kind], body, creds)
     after = WebhookEvent.objects.count()
     assert response.status_code in (200, 400), response.content
     if response.status_code == 400:
@@ -123,10 +121,7 @@ def test_random_bodies(client, settings, body, url_kind):
         b'{"RecordType": "Delivery", "x": 1.5e308, "y": -0.0}',
     ],
 )
-def test_hostile_bodies(client, settings, body):
-    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "fuzz:fuzz-password"
-    response = client.post(
-        URLS[PayloadKind.TRACKING], body, content_type="application/json", HTTP_AUTHORIZATION=AUTH
-    )
+def test_hostile_bodies(client, creds, body):
+    response = post(client, TRACKING_URL, body, creds)
     assert response.status_code in (200, 400)
     assert WebhookEvent.objects.count() == (1 if response.status_code == 200 else 0)

@@ -11,6 +11,8 @@ import requests
 from postmark_admin.config.effective import effective_config
 from postmark_admin.sandbox import Sandbox
 
+from .conftest import headers
+
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
 
@@ -29,13 +31,7 @@ def message(**fields):
 def api(postmark_sandbox):
     """A pooled session sending Postmark's headers to the sandbox; ``api.url`` prefixes paths."""
     session = requests.Session()
-    session.headers.update(
-        {
-            "X-Postmark-Server-Token": postmark_sandbox.token,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-    )
+    session.headers.update(headers(postmark_sandbox))
     session.base = postmark_sandbox.url
     yield session
     session.close()
@@ -156,9 +152,9 @@ def test_accepted_edge_cases(api, postmark_sandbox):
 
 def test_token_checks(postmark_sandbox):
     url = postmark_sandbox.url + "email"
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    missing = requests.post(url, json=message(), headers=headers)
-    wrong = requests.post(url, json=message(), headers={**headers, "X-Postmark-Server-Token": "wrong"})
+    tokenless = {"Accept": "application/json", "Content-Type": "application/json"}
+    missing = requests.post(url, json=message(), headers=tokenless)
+    wrong = requests.post(url, json=message(), headers={**tokenless, "X-Postmark-Server-Token": "wrong"})
     for answer in (missing, wrong):
         assert answer.status_code == 401
         assert answer.json()["ErrorCode"] == 10

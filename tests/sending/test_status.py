@@ -1,12 +1,9 @@
-"""Pure parts of sending: Postmark result -> recipient statuses, and batch planning."""
+"""postmark_admin.sending.status: Postmark's result -> recipient statuses."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.mail import EmailMessage
 
-from postmark_admin.sending.batching import plan_chunks
-from postmark_admin.sending.payload import build_payload
 from postmark_admin.sending.status import PostmarkStatus, RecipientStatus, parse_result
 
 TO = ("a@example.com", "B@example.com")
@@ -105,51 +102,3 @@ def test_status_uses_anymail_names():
     split = PostmarkStatus({"a@x.org": RecipientStatus("sent", "1"), "b@x.org": RecipientStatus("sent", "2")})
     assert split.message_id == {"1", "2"}
     assert PostmarkStatus().message_id is None
-
-
-def prepared(count, token=None, template=False, body="B"):
-    result = []
-    for i in range(count):
-        message = EmailMessage(
-            "" if template else "S", "" if template else body, "f@example.com", [f"t{i}@x.org"]
-        )
-        if template:
-            message.template_id = 1
-        if token:
-            message.esp_extra = {"server_token": token}
-        result.append((i, build_payload(message)))
-    return result
-
-
-def test_chunks_of_500_messages():
-    chunks = plan_chunks(prepared(1200))
-    assert [(len(c.entries), c.path) for c in chunks] == [
-        (500, "email/batch"),
-        (500, "email/batch"),
-        (200, "email/batch"),
-    ]
-    assert [e.message_index for e in chunks[2].entries] == list(range(1000, 1200))
-
-
-def test_chunks_by_bytes():
-    items = prepared(10, body="x" * 1000)
-    size = items[0][1].items[0].size
-    chunks = plan_chunks(items, max_bytes=size * 3 + 50)
-    assert [len(c.entries) for c in chunks] == [3, 3, 3, 1]
-    assert chunks[-1].path == "email"
-
-
-def test_chunks_by_token_and_endpoint_and_bodies():
-    items = (
-        prepared(2)
-        + [(2 + i, p) for i, p in prepared(2, template=True)]
-        + [(4, prepared(1, token="t2")[0][1])]
-    )
-    chunks = plan_chunks(items)
-    assert [(c.path, c.server_token.reveal() if c.server_token else None) for c in chunks] == [
-        ("email/batch", None),
-        ("email/batchWithTemplates", None),
-        ("email", "t2"),
-    ]
-    assert chunks[0].body().startswith(b"[{") and chunks[0].body().endswith(b"}]")
-    assert chunks[1].body().startswith(b'{"Messages":[{')

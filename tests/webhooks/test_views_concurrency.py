@@ -5,7 +5,6 @@ Needs PostgreSQL (SQLite serializes writers, so there is no race to test).
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,12 +13,11 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from postmark_admin import signals
 from postmark_admin.models import WebhookEvent
 
+from .conftest import TRACKING_URL, post
 from .payloads import load
 
-AUTH = "Basic " + base64.b64encode(b"race:race-password").decode()
 THREADS = 8
 
 pytestmark = [
@@ -31,31 +29,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def signalled():
-    lock = threading.Lock()
-    events: list[int] = []
-
-    def receiver(sender, event, **kwargs):
-        with lock:
-            events.append(event.pk)
-
-    signals.tracking.connect(receiver)
-    yield events
-    signals.tracking.disconnect(receiver)
-
-
-def _post_all(bodies: list[bytes]) -> list[int]:
+def _post_all(bodies: list[bytes], auth: str) -> list[int]:
     barrier = threading.Barrier(len(bodies))
 
     def send(body: bytes) -> int:
         try:
             client = Client()
             barrier.wait(timeout=10)
-            response = client.post(
-                "/postmark/tracking/", body, content_type="application/json", HTTP_AUTHORIZATION=AUTH
-            )
-            return response.status_code
+            return post(client, TRACKING_URL, body, auth).status_code
         finally:
             connections.close_all()
 
@@ -63,18 +44,17 @@ def _post_all(bodies: list[bytes]) -> list[int]:
         return list(pool.map(send, bodies))
 
 
-def test_simultaneous_repeats_stored_once(transactional_db, settings, signalled):
-    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "race:race-password"
+def test_simultaneous_repeats_stored_once(transactional_db, creds, received):
     for name in ("delivery", "bounce", "open"):
         body = json.dumps(load(name)).encode()
-        assert _post_all([body] * THREADS) == [200] * THREADS
+        assert _post_all([body] * THREADS, creds) == [200] * THREADS
     assert WebhookEvent.objects.count() == 3
+    signalled = [event_pk for _signal, event_pk, *_rest in received]
     assert sorted(signalled) == sorted(WebhookEvent.objects.values_list("pk", flat=True))
 
 
-def test_simultaneous_distinct_events_all_stored(transactional_db, settings, signalled):
-    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "race:race-password"
+def test_simultaneous_distinct_events_all_stored(transactional_db, creds, received):
     bodies = [json.dumps(load("delivery", Recipient=f"r{i}@example.com")).encode() for i in range(THREADS)]
-    assert _post_all(bodies + bodies) == [200] * (2 * THREADS)
+    assert _post_all(bodies + bodies, creds) == [200] * (2 * THREADS)
     assert WebhookEvent.objects.count() == THREADS
-    assert len(signalled) == THREADS
+    assert len(received) == THREADS

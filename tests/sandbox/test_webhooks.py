@@ -13,6 +13,8 @@ import requests
 
 from postmark_admin.sandbox import Sandbox
 
+from .conftest import MESSAGE, headers
+
 
 class Receiver:
     """A local webhook endpoint checking basic auth; ``statuses`` are answered in turn, then 200."""
@@ -58,18 +60,10 @@ def receiver():
     receiver.close()
 
 
-def headers(sandbox):
-    return {
-        "X-Postmark-Server-Token": sandbox.token,
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-    }
-
-
 def send(sandbox, **fields):
-    body = {"From": "sender@example.com", "To": "to@example.com", "Subject": "Hi", "TextBody": "Hello"}
-    body.update(fields)
-    return requests.post(sandbox.url + "email", json=body, headers=headers(sandbox), timeout=10)
+    return requests.post(
+        sandbox.url + "email", json={**MESSAGE, **fields}, headers=headers(sandbox), timeout=10
+    )
 
 
 def api(sandbox, method, path, body=None, **params):

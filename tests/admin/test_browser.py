@@ -1,0 +1,99 @@
+"""The admin in a real Chromium: change the token, send a test email, see its Delivery event arrive.
+
+Runs a live server; the sandbox posts its webhooks back to the live server's tracking URL with
+the credentials stored in the settings row. Screenshots go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from postmark_admin.models import PostmarkSettings, WebhookEvent
+from tests.conftest import (
+    BROWSER_TOKEN,
+    SCREENSHOTS,
+    VIEWPORT,
+    assert_page_hides_secrets,
+    log_in_with_the_form,
+    needs_chromium,
+    save_screenshot,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    needs_chromium,
+]
+
+
+def test_change_token_send_test_email_and_see_the_delivery_event(
+    live_server, live_sandbox, browser, page, django_user_model
+):
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password")
+    login_url = f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, "admin", "admin-password")
+    page.wait_for_selector("#postmark-effective-config")
+    assert_page_hides_secrets(page)
+    # The panels below the form clear its float: a heading that stretched up behind the whole
+    # form once painted blue bars between the fieldsets.
+    assert page.locator("#postmark-webhook-urls h2").bounding_box()["height"] < 80
+    form_text = page.inner_text("#postmarksettings_form")
+    assert "Server API token:" in form_text and "server API token:" not in form_text
+
+    # Change the token: the old one stays hidden, the new one is never shown back.
+    page.fill("input[name=server_token]", BROWSER_TOKEN)
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist li")
+    assert "was changed successfully" in page.inner_text(".messagelist")
+    assert PostmarkSettings.get_solo().server_token.reveal() == BROWSER_TOKEN
+    row = page.locator(".postmark-config-server_token")
+    assert row.inner_text().count(BROWSER_TOKEN[-4:]) == 1 and "database" in row.inner_text()
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "settings-page")
+    page.locator("#postmark-effective-config").screenshot(path=str(SCREENSHOTS / "effective-config.png"))
+
+    # Send a test email to the sandbox.
+    page.fill("#id_test_recipient", "someone@example.com")
+    page.fill("#id_test_subject", "Browser test")
+    with page.expect_navigation():
+        page.click("input[name=_send_test_email]")
+    page.wait_for_selector(".messagelist li")
+    message = page.inner_text(".messagelist")
+    assert "Test email sent to someone@example.com" in message, message
+    assert page.locator(".messagelist li.success").count() == 1
+    [sent] = live_sandbox.messages
+    assert sent["MessageID"] in message
+    assert_page_hides_secrets(page)
+    page.locator("#postmark-actions").screenshot(path=str(SCREENSHOTS / "actions.png"))
+    save_screenshot(page, "settings-after-test-email")
+
+    # The sandbox posts the Delivery event back; it shows in the events list.
+    posts = live_sandbox.wait_for_webhooks(1, timeout=15)
+    assert posts[0].http_status == 200, posts
+    assert WebhookEvent.objects.filter(message_id=sent["MessageID"], event_type="delivered").exists()
+    page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
+    label = page.locator("#result_list .postmark-event-delivered")
+    assert label.count() == 1
+    assert "someone@example.com" in page.inner_text("#result_list")
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "events-list")
+
+    page.click("#result_list tbody tr th a")
+    page.wait_for_selector(".postmark-payload")
+    assert re.search(r'"RecordType": "Delivery"', page.inner_text(".field-payload_pretty"))
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "event-detail")
+
+    # The same pages in the admin's dark theme.
+    dark = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
+    dark.add_cookies(page.context.cookies())
+    dark_page = dark.new_page()
+    dark_page.goto(f"{live_server.url}/admin/postmark_admin/postmarksettings/")
+    assert_page_hides_secrets(dark_page)
+    save_screenshot(dark_page, "settings-page-dark")
+    dark_page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
+    save_screenshot(dark_page, "events-list-dark")
+    dark.close()
