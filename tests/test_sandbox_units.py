@@ -409,7 +409,7 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
     sandbox = Sandbox()
     checked = check({"From": "s@example.com", "To": recipient, "TextBody": "x"})
     now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
-    events = outcomes.recipient_events(sandbox, checked, "id-1", recipient, now, wanted)
+    events = sandbox.state.emulate_delivery(checked, "id-1", recipient, now, server_id=1, wanted=wanted)
     assert [event.trigger for event in events] == built
     assert len(sandbox.bounces) == bounces
     assert (recipient in sandbox.inactive) == (bounces == 1)

@@ -60,7 +60,7 @@ def server(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
 
 
 def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
-    bounces = sandbox._bounce_records()
+    bounces = sandbox.state.bounces()
     counts: dict[tuple[str, str], int] = {}
     for record in bounces:
         key = (record["Type"], record["Name"])
@@ -68,7 +68,7 @@ def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     return Answer(
         200,
         {
-            "InactiveMails": len(sandbox._inactive_snapshot()),
+            "InactiveMails": len(sandbox.state.inactive_snapshot()),
             "Bounces": [{"Name": "All", "Count": len(bounces)}]
             + [{"Type": kind, "Name": name, "Count": count} for (kind, name), count in counts.items()],
         },
@@ -133,13 +133,13 @@ def bounces(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
         raise invalid(f"The 'count' query parameter may be at most {MAX_BOUNCE_COUNT}.", 403)
     if count + offset > MAX_BOUNCE_WINDOW:
         raise invalid(f"'count' + 'offset' may be at most {MAX_BOUNCE_WINDOW}.", 403)
-    found = [record for record in sandbox._bounce_records() if _bounce_matches(record, received.query)]
+    found = [record for record in sandbox.state.bounces() if _bounce_matches(record, received.query)]
     found.reverse()  # newest first, as Postmark lists them
     return Answer(200, {"TotalCount": len(found), "Bounces": found[offset : offset + count]})
 
 
 def _find_bounce(sandbox: Sandbox, bounce_id: str) -> dict[str, Any]:
-    for record in sandbox._bounce_records():
+    for record in sandbox.state.bounces():
         if str(record["ID"]) == bounce_id:
             return record
     raise invalid(f"Bounce {bounce_id} was not found.", 1001)
@@ -153,7 +153,7 @@ def activate_bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Ans
     record = _find_bounce(sandbox, id)
     if not record["CanActivate"]:
         raise invalid(f"Bounce {id} cannot be activated.", 1003)
-    return Answer(200, {"Message": "OK", "Bounce": sandbox._activate_bounce(record["ID"])})
+    return Answer(200, {"Message": "OK", "Bounce": sandbox.state.activate_bounce(record["ID"])})
 
 
 # -- /webhooks -------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def list_webhooks(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
 
 def create_webhook(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     webhook = webhook_fields(received.json_body, None, sandbox.message_streams)
-    return Answer(200, sandbox._store_webhook(webhook))
+    return Answer(200, sandbox.state.store_webhook(webhook))
 
 
 def _existing(sandbox: Sandbox, id_text: str) -> dict[str, Any]:
@@ -264,10 +264,10 @@ def get_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
 def update_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
     current = _existing(sandbox, id)
     webhook = webhook_fields(received.json_body, current, sandbox.message_streams)
-    return Answer(200, sandbox._store_webhook(webhook))
+    return Answer(200, sandbox.state.store_webhook(webhook))
 
 
 def delete_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
     current = _existing(sandbox, id)
-    sandbox._delete_webhook(current["ID"])
+    sandbox.state.delete_webhook(current["ID"])
     return Answer(200, {"ErrorCode": 0, "Message": f"Webhook {current['ID']} removed."})

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .core import WEBHOOK_EVENTS, Sandbox, is_loopback
+from .core import Sandbox, is_loopback
 from .i18n import gettext as _
+from .outcomes import WEBHOOK_EVENTS
 
 PASSWORD_ENV = "POSTMARK_SANDBOX_WEBHOOK_PASSWORD"
 

@@ -66,7 +66,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # Runs in the accepting thread: number the connection here, serve it in its own thread.
-        connection_id = self.sandbox._connection_accepted()
+        connection_id = self.sandbox.state.count_connection()
         thread = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address, connection_id),
@@ -78,9 +78,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def _serve_connection(self, request: socket.socket, client_address: Any, connection_id: int) -> None:
         self._track(request)
         try:
-            self.sandbox._round_trip()  # the TCP handshake
+            self.sandbox.emulate_round_trip()  # the TCP handshake
             if self.ssl_context is not None:
-                self.sandbox._round_trip()  # the TLS handshake (TLS 1.3: one round trip)
+                self.sandbox.emulate_round_trip()  # the TLS handshake (TLS 1.3: one round trip)
                 request.settimeout(HANDSHAKE_TIMEOUT)
                 wrapped = self.ssl_context.wrap_socket(request, server_side=True)
                 self._track(wrapped)
@@ -172,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body=raw_body,
             connection_id=self.connection_id,
         )
-        answer = self.server.sandbox._answer(received)
+        answer = self.server.sandbox.answer(received)
         if answer.drop:
             # Close without a word: the client sees the connection reset / closed mid-request.
             self.close_connection = True
