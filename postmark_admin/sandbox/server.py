@@ -11,7 +11,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from .records import ReceivedRequest
@@ -25,6 +25,9 @@ logger = logging.getLogger("postmark_admin.sandbox")
 MAX_READ_BYTES = 64 * 1024 * 1024
 #: A client that opens a connection but never completes the TLS handshake is given up on after this.
 HANDSHAKE_TIMEOUT = 10.0
+
+#: A client's address: (host, port), and for IPv6 (host, port, flowinfo, scope_id).
+ClientAddress = tuple[str, int] | tuple[str, int, int, int]
 
 
 @dataclass
@@ -64,8 +67,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
+    def process_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: ClientAddress
+    ) -> None:
         # Runs in the accepting thread: number the connection here, serve it in its own thread.
+        request = cast(socket.socket, request)  # a TCP server's request is its socket (a UDP one's, a tuple)
         connection_id = self.sandbox.state.count_connection()
         thread = threading.Thread(
             target=self._serve_connection,
@@ -75,7 +81,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         )
         thread.start()
 
-    def _serve_connection(self, request: socket.socket, client_address: Any, connection_id: int) -> None:
+    def _serve_connection(
+        self, request: socket.socket, client_address: ClientAddress, connection_id: int
+    ) -> None:
         self._track(request)
         try:
             self.sandbox.emulate_round_trip()  # the TCP handshake
@@ -116,10 +124,23 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # small answers must not wait for the client's delayed ACK
     server: SandboxHTTPServer
 
-    def __init__(self, request: Any, client_address: Any, server: SandboxHTTPServer, connection_id: int):
+    # ``connection_id`` has a default only to match what socketserver expects of a handler class: the
+    # server always numbers its connections (from 1).
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: ClientAddress,
+        server: SandboxHTTPServer,
+        connection_id: int = 0,
+    ) -> None:
         self.connection_id = connection_id
-        self.timeout = server.sandbox.idle_timeout
         super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        # How long an idle keep-alive connection is kept (None: until the client closes it). Set on every
+        # connection: a TLS socket would otherwise keep the handshake's timeout.
+        self.connection.settimeout(self.server.sandbox.idle_timeout)
 
     def do_GET(self) -> None:
         self._serve()
@@ -129,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body; ``None`` when it is too large to read (the connection is then closed)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
