@@ -172,7 +172,7 @@ def activate_bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Ans
 # -- /webhooks -------------------------------------------------------------------------------------
 
 
-def valid_webhook_url(url: Any) -> bool:
+def valid_webhook_url(url: object) -> bool:
     """An absolute http(s) URL with a host and no whitespace."""
     if not isinstance(url, str) or not url or any(char.isspace() for char in url):
         return False

@@ -101,7 +101,7 @@ def _single(sandbox: Sandbox, received: ReceivedRequest, *, with_template: bool)
     return Answer(200, answer)
 
 
-def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_template: bool) -> Answer:
+def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: object, *, with_template: bool) -> Answer:
     error = _too_large(received, MAX_BATCH_BYTES, "batch")
     if error:
         raise error

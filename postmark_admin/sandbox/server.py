@@ -35,7 +35,7 @@ class Answer:
     """What to send back: ``body`` is JSON-able, or ``bytes``/``str`` with ``content_type`` set."""
 
     status: int
-    body: Any = None
+    body: object = None
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
