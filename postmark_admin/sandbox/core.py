@@ -261,7 +261,7 @@ class Sandbox:
         )
         self.state.add_fault(fault)
 
-    # -- called by the HTTP server ---------------------------------------------------------------
+    # -- called by the HTTP server -----------------------------------------------------------------
 
     def emulate_round_trip(self) -> None:
         """Count one network round trip and wait ``latency`` seconds (see :attr:`round_trips`)."""

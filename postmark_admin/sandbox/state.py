@@ -131,8 +131,8 @@ class SandboxState:
         """Keep an accepted message, emulate delivery to each recipient not ``blocked``, and hand the
         webhook posts that follow to ``post_webhook``.
 
-        The message, its bounce records and suppressions are kept in one step: a request that comes
-        after this one's answer sees all of them.
+        The message, its bounce records and suppressions are kept in one critical section: no other
+        thread sees the message without them (so the next send to a hard-bounced address is refused).
         """
         # A shallow copy: the kept record gets its own MessageID key, and its nested values (parsed from
         # the request, never changed by the sandbox) are shared; :meth:`messages` hands out deep copies.
@@ -141,7 +141,7 @@ class SandboxState:
         events: list[outcomes.Event] = []
         with self._lock:
             self._messages.append(stored)
-            hooks = list(self._webhooks)
+            hooks = list(self._webhooks)  # a snapshot: configurations are replaced, never changed
             wanted = outcomes.enabled_triggers(hooks, checked.stream)
             for recipient in checked.recipients:
                 if recipient not in blocked:
