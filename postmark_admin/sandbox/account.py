@@ -4,14 +4,14 @@ webhook configuration under ``/webhooks``."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .outcomes import TRIGGER_DEFAULTS
 from .records import ReceivedRequest
 from .server import Answer
-from .validation import invalid
+from .validation import ApiError, invalid
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -60,7 +60,7 @@ def server(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
 
 
 def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
-    bounces = sandbox._bounce_records()
+    bounces = sandbox.state.bounces()
     counts: dict[tuple[str, str], int] = {}
     for record in bounces:
         key = (record["Type"], record["Name"])
@@ -68,7 +68,7 @@ def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     return Answer(
         200,
         {
-            "InactiveMails": len(sandbox._inactive_snapshot()),
+            "InactiveMails": len(sandbox.state.inactive_snapshot()),
             "Bounces": [{"Name": "All", "Count": len(bounces)}]
             + [{"Type": kind, "Name": name, "Count": count} for (kind, name), count in counts.items()],
         },
@@ -114,16 +114,18 @@ def _int_param(received: ReceivedRequest, name: str, *, required: bool) -> int |
     return number
 
 
+#: The ``GET /bounces`` filters that a record field must equal: query parameter -> field.
+EQUALITY_FILTERS = {"type": "Type", "tag": "Tag", "messageID": "MessageID", "messagestream": "MessageStream"}
+
+
 def _bounce_matches(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
-    checks = {
-        "type": lambda value: record["Type"] == value,
-        "inactive": lambda value: record["Inactive"] == (value.lower() == "true"),
-        "emailFilter": lambda value: value.lower() in record["Email"].lower(),
-        "tag": lambda value: record["Tag"] == value,
-        "messageID": lambda value: record["MessageID"] == value,
-        "messagestream": lambda value: record["MessageStream"] == value,
-    }
-    return all(check(query[name]) for name, check in checks.items() if query.get(name))
+    """Whether ``record`` passes every ``GET /bounces`` filter in ``query`` (empty ones are ignored)."""
+    for name, field in EQUALITY_FILTERS.items():
+        if query.get(name) and record[field] != query[name]:
+            return False
+    if query.get("inactive") and record["Inactive"] != (query["inactive"].lower() == "true"):
+        return False
+    return not query.get("emailFilter") or query["emailFilter"].lower() in record["Email"].lower()
 
 
 def bounces(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
@@ -133,16 +135,27 @@ def bounces(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
         raise invalid(f"The 'count' query parameter may be at most {MAX_BOUNCE_COUNT}.", 403)
     if count + offset > MAX_BOUNCE_WINDOW:
         raise invalid(f"'count' + 'offset' may be at most {MAX_BOUNCE_WINDOW}.", 403)
-    found = [record for record in sandbox._bounce_records() if _bounce_matches(record, received.query)]
+    found = [record for record in sandbox.state.bounces() if _bounce_matches(record, received.query)]
     found.reverse()  # newest first, as Postmark lists them
     return Answer(200, {"TotalCount": len(found), "Bounces": found[offset : offset + count]})
 
 
-def _find_bounce(sandbox: Sandbox, bounce_id: str) -> dict[str, Any]:
-    for record in sandbox._bounce_records():
-        if str(record["ID"]) == bounce_id:
+def _with_id(records: Iterable[dict[str, Any]], record_id: int | None, not_found: ApiError) -> dict[str, Any]:
+    """The record whose ``ID`` is ``record_id``; raise ``not_found`` when there is none."""
+    for record in records:
+        if record_id is not None and record["ID"] == record_id:
             return record
-    raise invalid(f"Bounce {bounce_id} was not found.", 1001)
+    raise not_found
+
+
+def _bounce_id(text: str) -> int | None:
+    """A bounce ID in a path: its digits exactly as the ID is written (``07`` names no bounce)."""
+    return int(text) if text.isdecimal() and str(int(text)) == text else None
+
+
+def _find_bounce(sandbox: Sandbox, id_text: str) -> dict[str, Any]:
+    not_found = invalid(f"Bounce {id_text} was not found.", 1001)
+    return _with_id(sandbox.state.bounces(), _bounce_id(id_text), not_found)
 
 
 def bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
@@ -153,13 +166,13 @@ def activate_bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Ans
     record = _find_bounce(sandbox, id)
     if not record["CanActivate"]:
         raise invalid(f"Bounce {id} cannot be activated.", 1003)
-    return Answer(200, {"Message": "OK", "Bounce": sandbox._activate_bounce(record["ID"])})
+    return Answer(200, {"Message": "OK", "Bounce": sandbox.state.activate_bounce(record["ID"])})
 
 
 # -- /webhooks -------------------------------------------------------------------------------------
 
 
-def valid_webhook_url(url: Any) -> bool:
+def valid_webhook_url(url: object) -> bool:
     """An absolute http(s) URL with a host and no whitespace."""
     if not isinstance(url, str) or not url or any(char.isspace() for char in url):
         return False
@@ -231,11 +244,12 @@ def webhook_fields(
     return webhook
 
 
-def _webhook_id(value: str) -> int:
+def _webhook_id(text: str) -> int | None:
+    """A webhook ID in a path: any text :class:`int` reads."""
     try:
-        return int(value)
+        return int(text)
     except ValueError:
-        raise invalid(f"Webhook {value} was not found.", 1400) from None
+        return None
 
 
 def list_webhooks(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
@@ -246,15 +260,12 @@ def list_webhooks(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
 
 def create_webhook(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     webhook = webhook_fields(received.json_body, None, sandbox.message_streams)
-    return Answer(200, sandbox._store_webhook(webhook))
+    return Answer(200, sandbox.state.store_webhook(webhook))
 
 
 def _existing(sandbox: Sandbox, id_text: str) -> dict[str, Any]:
-    webhook_id = _webhook_id(id_text)
-    for webhook in sandbox.webhooks:
-        if webhook["ID"] == webhook_id:
-            return webhook
-    raise invalid(f"Webhook {id_text} was not found.", 1400)
+    not_found = invalid(f"Webhook {id_text} was not found.", 1400)
+    return _with_id(sandbox.state.webhooks(), _webhook_id(id_text), not_found)
 
 
 def get_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
@@ -264,10 +275,10 @@ def get_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
 def update_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
     current = _existing(sandbox, id)
     webhook = webhook_fields(received.json_body, current, sandbox.message_streams)
-    return Answer(200, sandbox._store_webhook(webhook))
+    return Answer(200, sandbox.state.store_webhook(webhook))
 
 
 def delete_webhook(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
     current = _existing(sandbox, id)
-    sandbox._delete_webhook(current["ID"])
+    sandbox.state.delete_webhook(current["ID"])
     return Answer(200, {"ErrorCode": 0, "Message": f"Webhook {current['ID']} removed."})

@@ -9,12 +9,22 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, TextIO
+from types import FrameType
+from typing import Any, Protocol
 
-from .core import WEBHOOK_EVENTS, Sandbox, is_loopback
+from .core import Sandbox, is_loopback
 from .i18n import gettext as _
+from .outcomes import WEBHOOK_EVENTS
 
 PASSWORD_ENV = "POSTMARK_SANDBOX_WEBHOOK_PASSWORD"
+
+
+class Output(Protocol):
+    """Where :func:`serve` prints: ``sys.stdout``, or a management command's ``self.stdout``."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,11 +77,11 @@ def sandbox_from_options(options: dict[str, Any]) -> Sandbox:
     )
 
 
-def serve(sandbox: Sandbox, out: TextIO, stop: threading.Event | None = None) -> None:
+def serve(sandbox: Sandbox, out: Output, stop: threading.Event | None = None) -> None:
     """Start ``sandbox``, print how to reach it, and serve until Ctrl-C, SIGTERM or ``stop`` is set."""
     stop = stop or threading.Event()
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     previous = {}

@@ -2,52 +2,32 @@
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import outcomes, page, routes
-from .outcomes import WEBHOOK_EVENTS
+from .faults import Fault, default_message
 from .records import ReceivedRequest, WebhookPost
 from .server import Answer, SandboxHTTPServer
+from .state import SandboxState
 from .templates import DEFAULT_TEMPLATES, Template, coerce_templates
-from .validation import CheckedMessage
-from .webhook_sender import WebhookSender
+from .webhook_sender import Delivery, WebhookSender
+
+if TYPE_CHECKING:
+    from .tls import SandboxCertificates
 
 DEFAULT_STREAMS: dict[str, str] = {
     "outbound": "Transactional",
     "broadcast": "Broadcasts",
     "inbound": "Inbound",
 }
-DEFAULT_FAULT_MESSAGES = {
-    429: "Rate limit exceeded.",
-    500: "Internal server error.",
-    503: "The Postmark API is offline for maintenance.",
-}
-
-
-@dataclass
-class _Fault:
-    status: int
-    error_code: int
-    message: str
-    remaining: int
-    drop: bool
-    after_processing: bool
-    path: str | None
-
-    def matches(self, received: ReceivedRequest) -> bool:
-        return self.path is None or received.path.rstrip("/").lower() == self.path.rstrip("/").lower()
-
-    def answer(self) -> Answer:
-        return Answer(self.status, {"ErrorCode": self.error_code, "Message": self.message}, drop=self.drop)
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an IP address) is this machine's loopback interface."""
     if host == "localhost":
         return True
     try:
@@ -73,7 +53,8 @@ class Sandbox:
     ``templates`` (dicts in Postmark's shape, or :class:`~.templates.Template`) and ``message_streams``
     (id -> "Transactional" | "Broadcasts" | "Inbound") replace the defaults.
 
-    Every list attribute returns a snapshot copy; all state is guarded by one lock.
+    Every list attribute returns a snapshot copy; all state is guarded by one lock, in ``state`` (a
+    :class:`~.state.SandboxState`, which the endpoints change).
     """
 
     def __init__(
@@ -97,13 +78,13 @@ class Sandbox:
         webhook_timeout: float = 5.0,
     ) -> None:
         events = tuple(webhook_events)
-        unknown = set(events) - set(WEBHOOK_EVENTS)
+        unknown = set(events) - set(outcomes.WEBHOOK_EVENTS)
         if unknown:
-            raise ValueError(f"Unknown webhook events {sorted(unknown)}; known: {', '.join(WEBHOOK_EVENTS)}")
+            known = ", ".join(outcomes.WEBHOOK_EVENTS)
+            raise ValueError(f"Unknown webhook events {sorted(unknown)}; known: {known}")
         self.token = token
         self.https = https
         self.latency = float(latency)
-        self.inactive: set[str] = {address.lower() for address in inactive}
         self.host = host
         self.port = port
         self.templates: tuple[Template, ...] = (
@@ -117,29 +98,22 @@ class Sandbox:
         self.idle_timeout = idle_timeout
         self.ca_path: str | None = None
 
-        self._lock = threading.RLock()
-        self._webhooks_settled = threading.Condition(self._lock)
-        self._requests: list[ReceivedRequest] = []
-        self._messages: list[dict[str, Any]] = []
-        self._webhook_posts: list[WebhookPost] = []
-        self._settled_count = 0
-        self._webhooks: list[dict[str, Any]] = []
-        self._bounces: list[dict[str, Any]] = []
-        self._faults: list[_Fault] = []
-        self._connections = 0
-        self._round_trips = 0
-        self._next_webhook_id = 1
-        self._next_bounce_id = 1
+        self.state = SandboxState(inactive, post_webhook=self._post_webhook)
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._tls = None
+        self._tls: SandboxCertificates | None = None
         self._sender = WebhookSender(
-            self._record_webhook_post, self._webhook_settled, tuple(webhook_retry_delays), webhook_timeout
+            self.state.record_webhook_post,
+            self.state.webhook_settled,
+            tuple(webhook_retry_delays),
+            webhook_timeout,
         )
         if webhook_url is not None:
             for stream, kind in self.message_streams.items():
                 if kind != "Inbound":
-                    self._store_webhook(outcomes.webhook_config(webhook_url, webhook_auth, events, stream))
+                    self.state.store_webhook(
+                        outcomes.webhook_config(webhook_url, webhook_auth, events, stream)
+                    )
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -151,9 +125,9 @@ class Sandbox:
         if self.https:
             from .tls import SandboxCertificates
 
-            self._tls = SandboxCertificates.create(self.host)
-            self.ca_path = str(self._tls.ca_path)
-            ssl_context = self._tls.server_context()
+            tls = self._tls = SandboxCertificates.create(self.host)
+            self.ca_path = str(tls.ca_path)
+            ssl_context = tls.server_context()
         self._server = SandboxHTTPServer((self.host, self.port), self, ssl_context)
         self.port = self._server.server_address[1]
         self._sender.start()
@@ -201,73 +175,60 @@ class Sandbox:
     # -- what was received -------------------------------------------------------------------------
 
     @property
+    def inactive(self) -> set[str]:
+        """The suppressed addresses, lower-cased: a live set, to add addresses to or remove them from."""
+        return self.state.inactive
+
+    @inactive.setter
+    def inactive(self, addresses: set[str]) -> None:
+        self.state.inactive = addresses
+
+    @property
     def requests(self) -> list[ReceivedRequest]:
         """Every API request received (the inspection pages excepted), oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self.state.requests()
 
     @property
     def messages(self) -> list[dict[str, Any]]:
         """Every accepted message as sent, plus the ``MessageID`` assigned, oldest first."""
-        with self._lock:
-            return copy.deepcopy(self._messages)
+        return self.state.messages()
 
     @property
     def connections_opened(self) -> int:
         """TCP connections accepted so far."""
-        with self._lock:
-            return self._connections
+        return self.state.connections_opened()
 
     @property
     def round_trips(self) -> int:
         """Emulated network round trips so far: one per TCP connection accepted, one per TLS handshake,
         one per API request answered. Each costs ``latency`` seconds."""
-        with self._lock:
-            return self._round_trips
+        return self.state.round_trips()
 
     @property
     def webhooks(self) -> list[dict[str, Any]]:
         """Webhook configurations, in Postmark's shape (``ID``, ``Url``, ``Triggers``...)."""
-        with self._lock:
-            return copy.deepcopy(self._webhooks)
+        return self.state.webhooks()
 
     @property
     def webhook_posts(self) -> list[WebhookPost]:
         """Every webhook post attempt as ``(url, payload, http_status)``; retries appear as more entries."""
-        with self._lock:
-            return list(self._webhook_posts)
+        return self.state.webhook_posts()
 
     @property
     def bounces(self) -> list[dict[str, Any]]:
         """Bounce records (as ``GET /bounces`` lists them), oldest first."""
-        return self._bounce_records()
+        return self.state.bounces()
 
     def clear(self) -> None:
         """Forget received requests, messages and webhook posts (not configuration, not ``inactive``)."""
-        with self._lock:
-            self._requests.clear()
-            self._messages.clear()
-            self._webhook_posts.clear()
-            self._settled_count = 0
+        self.state.clear()
 
     def wait_for_webhooks(self, n: int, timeout: float = 5) -> list[WebhookPost]:
         """Block until ``n`` webhook deliveries have settled (answered 2xx, or given up after retries).
 
         Returns :attr:`webhook_posts`; raises :class:`TimeoutError` naming what was posted otherwise.
         """
-        deadline = time.monotonic() + timeout
-        with self._webhooks_settled:
-            while self._settled_count < n:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    posted = [
-                        (post.payload.get("RecordType"), post.http_status) for post in self._webhook_posts
-                    ]
-                    raise TimeoutError(
-                        f"{self._settled_count} of {n} webhook deliveries settled within {timeout}s; posts: {posted}"
-                    )
-                self._webhooks_settled.wait(remaining)
-            return list(self._webhook_posts)
+        return self.state.wait_for_webhooks(n, timeout)
 
     # -- fault injection ---------------------------------------------------------------------------
 
@@ -289,99 +250,39 @@ class Sandbox:
         request is processed first (a message is accepted and stored, webhooks follow) and then the
         answer is replaced: an ambiguous failure, where retrying would send a duplicate.
         """
-        fault = _Fault(
+        fault = Fault(
             status=status,
             error_code=error_code,
-            message=message
-            if message is not None
-            else DEFAULT_FAULT_MESSAGES.get(status, "Injected failure."),
+            message=message if message is not None else default_message(status),
             remaining=count,
             drop=drop,
             after_processing=after_processing,
             path=path,
         )
-        with self._lock:
-            self._faults.append(fault)
+        self.state.add_fault(fault)
 
-    def _take_fault(self, received: ReceivedRequest) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(received):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+    # -- called by the HTTP server -----------------------------------------------------------------
 
-    # -- called by the server ----------------------------------------------------------------------
-
-    def _connection_accepted(self) -> int:
-        with self._lock:
-            self._connections += 1
-            return self._connections
-
-    def _round_trip(self) -> None:
-        with self._lock:
-            self._round_trips += 1
+    def emulate_round_trip(self) -> None:
+        """Count one network round trip and wait ``latency`` seconds (see :attr:`round_trips`)."""
+        self.state.count_round_trip()
         latency = self.latency
         if latency > 0:
             time.sleep(latency)
 
-    def _answer(self, received: ReceivedRequest) -> Answer:
+    def answer(self, received: ReceivedRequest) -> Answer:
+        """Answer one HTTP request: an inspection page, or an API request (kept, faults and latency
+        applied, then answered as Postmark would)."""
         inspection = page.answer(self, received)
         if inspection is not None:
             return inspection
-        with self._lock:
-            self._requests.append(received)
-        fault = self._take_fault(received)
-        self._round_trip()
+        self.state.record_request(received)
+        fault = self.state.take_fault(received)
+        self.emulate_round_trip()
         if fault is not None and not fault.after_processing:
             return fault.answer()
         answer = routes.dispatch(self, received)
         return fault.answer() if fault is not None else answer
 
-    # -- state used by the endpoints ---------------------------------------------------------------
-
-    def _inactive_snapshot(self) -> set[str]:
-        return {address.lower() for address in set(self.inactive)}
-
-    def _accept(
-        self, message: Mapping[str, Any], checked: CheckedMessage, message_id: str, blocked: list[str]
-    ) -> None:
-        outcomes.accept(self, message, checked, message_id, blocked)
-
-    def _bounce_records(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(self._bounces)
-
-    def _activate_bounce(self, bounce_id: int) -> dict[str, Any]:
-        with self._lock:
-            for record in self._bounces:
-                if record["ID"] == bounce_id:
-                    record["Inactive"] = False
-                    self.inactive.discard(record["Email"].lower())
-                    return copy.deepcopy(record)
-        raise KeyError(bounce_id)
-
-    def _store_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            if "ID" in webhook:
-                self._webhooks = [webhook if hook["ID"] == webhook["ID"] else hook for hook in self._webhooks]
-            else:
-                webhook = {"ID": self._next_webhook_id, **webhook}
-                self._next_webhook_id += 1
-                self._webhooks.append(webhook)
-            return copy.deepcopy(webhook)
-
-    def _delete_webhook(self, webhook_id: int) -> None:
-        with self._lock:
-            self._webhooks = [hook for hook in self._webhooks if hook["ID"] != webhook_id]
-
-    def _record_webhook_post(self, post: WebhookPost) -> None:
-        with self._lock:
-            self._webhook_posts.append(post)
-
-    def _webhook_settled(self) -> None:
-        with self._webhooks_settled:
-            self._settled_count += 1
-            self._webhooks_settled.notify_all()
+    def _post_webhook(self, delivery: Delivery) -> None:
+        self._sender.submit(delivery)

@@ -1,5 +1,5 @@
-"""What follows an accepted message: the emulated delivery, bounce or complaint for each recipient,
-the suppressions and bounce records that result, and the webhooks posted back."""
+"""What follows an accepted message: the emulated delivery, bounce or complaint for each recipient, and
+the webhook posts that report them. Pure: :class:`~.state.SandboxState` keeps what results."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ import copy
 import datetime as dt
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import payloads
-from .records import utc_now
 from .validation import CheckedMessage
 from .webhook_sender import Delivery
-
-if TYPE_CHECKING:
-    from .core import Sandbox
 
 #: Every trigger a webhook has, with its default settings (all off).
 TRIGGER_DEFAULTS: dict[str, dict[str, bool]] = {
@@ -35,7 +31,8 @@ class Event:
 
     trigger: str
     payload: dict[str, Any]
-    outcome: payloads.Outcome | None = None  # set for Bounce / SpamComplaint (IncludeContent applies)
+    #: Set for a Bounce or SpamComplaint, whose payload is the bounce record (IncludeContent applies).
+    outcome: payloads.Outcome | None = None
 
 
 def webhook_config(
@@ -80,20 +77,23 @@ def deliveries(hooks: Iterable[Mapping[str, Any]], stream: str, events: Iterable
 
 
 def recipient_events(
-    sandbox: Sandbox,
     checked: CheckedMessage,
     message_id: str,
     recipient: str,
     now: dt.datetime,
+    *,
+    server_id: int,
+    bounce_id: int,
     wanted: Container[str] = WEBHOOK_EVENTS,
 ) -> list[Event]:
-    """Emulate delivery to one recipient; record bounces and suppressions. Call with the lock held.
+    """What Postmark reports about one recipient of an accepted message, in the order it happens. Pure.
 
     Only events whose trigger is in ``wanted`` are built (a payload nobody is posted is not worth its
-    cost); bounce records and suppressions are kept whatever ``wanted`` says.
+    cost), except a bounce or complaint: its event, the one with an ``outcome``, is always built, since
+    its payload is the bounce record the sandbox keeps (numbered ``bounce_id``) whatever ``wanted`` says.
     """
     outcome = payloads.outcome_for(recipient)
-    args = (checked, message_id, recipient, sandbox.server_id, now)
+    args = (checked, message_id, recipient, server_id, now)
     events = []
     if (outcome is None or outcome.delivered_first) and "Delivery" in wanted:
         events.append(Event("Delivery", payloads.delivery(*args)))
@@ -103,16 +103,10 @@ def recipient_events(
         if "Click" in wanted:
             events.append(Event("Click", payloads.click(*args)))
         return events
-    record = payloads.bounce_record(*args, bounce_id=sandbox._next_bounce_id, outcome=outcome)
-    sandbox._next_bounce_id += 1
-    sandbox._bounces.append(copy.deepcopy(record))
+    record = payloads.bounce_record(*args, bounce_id=bounce_id, outcome=outcome)
     events.append(Event(outcome.record_type, record, outcome))
-    if outcome.makes_inactive:
-        sandbox.inactive.add(recipient)
-        if "SubscriptionChange" in wanted:
-            events.append(
-                Event("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type))
-            )
+    if outcome.makes_inactive and "SubscriptionChange" in wanted:
+        events.append(Event("SubscriptionChange", payloads.subscription_change(*args, reason=outcome.type)))
     return events
 
 
@@ -125,25 +119,3 @@ def enabled_triggers(hooks: Iterable[Mapping[str, Any]], stream: str) -> set[str
         for trigger, settings in hook["Triggers"].items()
         if settings.get("Enabled")
     }
-
-
-def accept(
-    sandbox: Sandbox, message: Mapping[str, Any], checked: CheckedMessage, message_id: str, blocked: list[str]
-) -> None:
-    """Store an accepted message, emulate what happens to each recipient not ``blocked``, queue webhooks."""
-    # A shallow copy: the stored record gets its own MessageID key, and its nested values (parsed from
-    # the request, never changed by the sandbox) are shared; ``Sandbox.messages`` hands out deep copies.
-    stored = {**message, "MessageID": message_id}
-    now = utc_now()
-    events: list[Event] = []
-    with sandbox._lock:
-        sandbox._messages.append(stored)
-        # Stored webhook configurations are replaced, never changed in place: a list copy is a snapshot.
-        hooks = list(sandbox._webhooks)
-        wanted = enabled_triggers(hooks, checked.stream)
-        for recipient in checked.recipients:
-            if recipient not in blocked:
-                events.extend(recipient_events(sandbox, checked, message_id, recipient, now, wanted))
-    if events:
-        for delivery in deliveries(hooks, checked.stream, events):
-            sandbox._sender.submit(delivery)

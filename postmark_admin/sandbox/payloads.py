@@ -104,13 +104,23 @@ def _common(message: CheckedMessage, message_id: str, server_id: int) -> dict[st
     }
 
 
+def _recipient_event(
+    record_type: str, message: CheckedMessage, message_id: str, recipient: str, server_id: int
+) -> dict[str, Any]:
+    """The fields every per-recipient event (not a bounce record) starts with, in Postmark's order."""
+    return {"RecordType": record_type, **_common(message, message_id, server_id), "Recipient": recipient}
+
+
+def _reader() -> dict[str, Any]:
+    """Who opened or clicked: the fixed client, OS, platform and user agent."""
+    return {"Client": dict(_CLIENT), "OS": dict(_OS), "Platform": "Desktop", "UserAgent": _USER_AGENT}
+
+
 def delivery(
     message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
 ) -> dict[str, Any]:
     return {
-        "RecordType": "Delivery",
-        **_common(message, message_id, server_id),
-        "Recipient": recipient,
+        **_recipient_event("Delivery", message, message_id, recipient, server_id),
         "DeliveredAt": postmark_timestamp(at),
         "Details": "Test delivery webhook details: accepted by the Postmark sandbox.",
     }
@@ -120,15 +130,10 @@ def open_event(
     message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
 ) -> dict[str, Any]:
     return {
-        "RecordType": "Open",
-        **_common(message, message_id, server_id),
-        "Recipient": recipient,
+        **_recipient_event("Open", message, message_id, recipient, server_id),
         "ReceivedAt": postmark_timestamp(at),
         "FirstOpen": True,
-        "Client": dict(_CLIENT),
-        "OS": dict(_OS),
-        "Platform": "Desktop",
-        "UserAgent": _USER_AGENT,
+        **_reader(),
         "ReadSeconds": 5,
         "Geo": dict(_GEO),
     }
@@ -139,16 +144,11 @@ def click(
 ) -> dict[str, Any]:
     link = _LINK.search(message.html_body)
     return {
-        "RecordType": "Click",
-        **_common(message, message_id, server_id),
-        "Recipient": recipient,
+        **_recipient_event("Click", message, message_id, recipient, server_id),
         "ReceivedAt": postmark_timestamp(at),
         "ClickLocation": "HTML" if link else "Text",
         "OriginalLink": link.group(1) if link else "https://example.com/",
-        "Client": dict(_CLIENT),
-        "OS": dict(_OS),
-        "Platform": "Desktop",
-        "UserAgent": _USER_AGENT,
+        **_reader(),
         "Geo": dict(_GEO),
     }
 
@@ -192,9 +192,7 @@ def subscription_change(
     message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime, reason: str
 ) -> dict[str, Any]:
     return {
-        "RecordType": "SubscriptionChange",
-        **_common(message, message_id, server_id),
-        "Recipient": recipient,
+        **_recipient_event("SubscriptionChange", message, message_id, recipient, server_id),
         "ChangedAt": postmark_timestamp(at),
         "Origin": "Recipient",
         "SuppressSending": True,

@@ -65,11 +65,11 @@ def send_one(
         # POSTMARK_API_TEST: validated, never delivered, no suppression check, no webhooks.
         result.update(ErrorCode=0, Message="Test job accepted")
         return result
-    inactive = sandbox._inactive_snapshot()
+    inactive = sandbox.state.inactive_snapshot()
     blocked = [address for address in checked.recipients if address in inactive]
     if blocked and len(blocked) == len(checked.recipients):
         raise inactive_refusal(blocked)
-    sandbox._accept(message, checked, message_id, blocked=blocked)
+    sandbox.state.accept(message, checked, message_id, blocked, server_id=sandbox.server_id)
     result.update(ErrorCode=0, Message=partially_inactive_message(blocked) if blocked else "OK")
     return result
 
@@ -101,7 +101,7 @@ def _single(sandbox: Sandbox, received: ReceivedRequest, *, with_template: bool)
     return Answer(200, answer)
 
 
-def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: Any, *, with_template: bool) -> Answer:
+def _batch(sandbox: Sandbox, received: ReceivedRequest, messages: object, *, with_template: bool) -> Answer:
     error = _too_large(received, MAX_BATCH_BYTES, "batch")
     if error:
         raise error

@@ -11,7 +11,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from .records import ReceivedRequest
@@ -26,13 +26,16 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 #: A client that opens a connection but never completes the TLS handshake is given up on after this.
 HANDSHAKE_TIMEOUT = 10.0
 
+#: A client's address: (host, port), and for IPv6 (host, port, flowinfo, scope_id).
+ClientAddress = tuple[str, int] | tuple[str, int, int, int]
+
 
 @dataclass
 class Answer:
     """What to send back: ``body`` is JSON-able, or ``bytes``/``str`` with ``content_type`` set."""
 
     status: int
-    body: Any = None
+    body: object = None
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
@@ -64,9 +67,12 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
+    def process_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: ClientAddress
+    ) -> None:
         # Runs in the accepting thread: number the connection here, serve it in its own thread.
-        connection_id = self.sandbox._connection_accepted()
+        request = cast(socket.socket, request)  # a TCP server's request is its socket (a UDP one's, a tuple)
+        connection_id = self.sandbox.state.count_connection()
         thread = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address, connection_id),
@@ -75,12 +81,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         )
         thread.start()
 
-    def _serve_connection(self, request: socket.socket, client_address: Any, connection_id: int) -> None:
+    def _serve_connection(
+        self, request: socket.socket, client_address: ClientAddress, connection_id: int
+    ) -> None:
         self._track(request)
         try:
-            self.sandbox._round_trip()  # the TCP handshake
+            self.sandbox.emulate_round_trip()  # the TCP handshake
             if self.ssl_context is not None:
-                self.sandbox._round_trip()  # the TLS handshake (TLS 1.3: one round trip)
+                self.sandbox.emulate_round_trip()  # the TLS handshake (TLS 1.3: one round trip)
                 request.settimeout(HANDSHAKE_TIMEOUT)
                 wrapped = self.ssl_context.wrap_socket(request, server_side=True)
                 self._track(wrapped)
@@ -116,10 +124,23 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # small answers must not wait for the client's delayed ACK
     server: SandboxHTTPServer
 
-    def __init__(self, request: Any, client_address: Any, server: SandboxHTTPServer, connection_id: int):
+    # ``connection_id`` has a default only to match what socketserver expects of a handler class: the
+    # server always numbers its connections (from 1).
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: ClientAddress,
+        server: SandboxHTTPServer,
+        connection_id: int = 0,
+    ) -> None:
         self.connection_id = connection_id
-        self.timeout = server.sandbox.idle_timeout
         super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        # How long an idle keep-alive connection is kept (None: until the client closes it). Set on every
+        # connection: a TLS socket would otherwise keep the handshake's timeout.
+        self.connection.settimeout(self.server.sandbox.idle_timeout)
 
     def do_GET(self) -> None:
         self._serve()
@@ -129,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body; ``None`` when it is too large to read (the connection is then closed)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -172,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body=raw_body,
             connection_id=self.connection_id,
         )
-        answer = self.server.sandbox._answer(received)
+        answer = self.server.sandbox.answer(received)
         if answer.drop:
             # Close without a word: the client sees the connection reset / closed mid-request.
             self.close_connection = True

@@ -60,7 +60,7 @@ def coerce_templates(templates: Iterable[Template | Mapping[str, Any]]) -> tuple
     return tuple(result)
 
 
-def find_template(templates: Iterable[Template], template_id: Any, alias: Any) -> Template | None:
+def find_template(templates: Iterable[Template], template_id: object, alias: object) -> Template | None:
     """The template named by ``TemplateId`` (an int, or a string of digits) or ``TemplateAlias``."""
     for template in templates:
         if template_id is not None and str(template_id) == str(template.template_id):

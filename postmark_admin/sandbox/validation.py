@@ -117,7 +117,7 @@ class CheckedMessage:
 _MAX_REENCODING_GROWTH = 5
 
 
-def json_size(value: Any) -> int:
+def json_size(value: object) -> int:
     """Bytes ``value`` takes as compact JSON (base64 attachment content included)."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 

@@ -138,3 +138,11 @@ def test_management_command_refuses_bad_options(monkeypatch):
     monkeypatch.delenv("POSTMARK_SANDBOX_WEBHOOK_PASSWORD", raising=False)
     with pytest.raises(CommandError, match="--webhook-url"):
         call_command("postmark_sandbox", "--webhook-user", "u")
+
+
+def test_management_command_help():
+    from postmark_admin.management.commands.postmark_sandbox import Command
+
+    text = Command().create_parser("manage.py", "postmark_sandbox").format_help()
+    assert "Run a local emulator of Postmark's API" in text
+    assert "--webhook-events" in text

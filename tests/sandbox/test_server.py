@@ -119,6 +119,27 @@ def test_https_is_refused_without_the_ca():
     assert not os.path.exists(ca_path)  # removed on stop
 
 
+def test_https_keep_alive_outlives_the_handshake_timeout(monkeypatch):
+    # The TLS handshake has a timeout of its own; an idle connection must not keep it afterwards.
+    import http.client
+
+    from postmark_admin.sandbox import server
+
+    monkeypatch.setattr(server, "HANDSHAKE_TIMEOUT", 0.2)
+    with Sandbox(https=True) as sandbox:
+        context = ssl.create_default_context(cafile=sandbox.ca_path)
+        connection = http.client.HTTPSConnection("127.0.0.1", sandbox.port, context=context, timeout=5)
+        try:
+            for _ in range(2):
+                connection.request("GET", "/server", headers=headers(sandbox))
+                answer = connection.getresponse()
+                assert (answer.status, json.loads(answer.read())["DeliveryType"]) == (200, "Sandbox")
+                time.sleep(0.5)  # idle for longer than the handshake timeout
+        finally:
+            connection.close()
+        assert sandbox.connections_opened == 1
+
+
 # -- fault injection ---------------------------------------------------------------------------------
 
 

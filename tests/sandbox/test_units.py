@@ -409,10 +409,21 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
     sandbox = Sandbox()
     checked = check({"From": "s@example.com", "To": recipient, "TextBody": "x"})
     now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
-    events = outcomes.recipient_events(sandbox, checked, "id-1", recipient, now, wanted)
+    events = sandbox.state.emulate_delivery(checked, "id-1", recipient, now, server_id=1, wanted=wanted)
     assert [event.trigger for event in events] == built
     assert len(sandbox.bounces) == bounces
     assert (recipient in sandbox.inactive) == (bounces == 1)
+
+
+def test_recipient_events_number_the_bounce_record_they_build():
+    checked = check({"From": "s@example.com", "To": "hardbounce@example.com", "TextBody": "x"})
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    args = (checked, "id-1", "hardbounce@example.com", now)
+    [event] = outcomes.recipient_events(*args, server_id=7, bounce_id=42, wanted=set())
+    assert (event.trigger, event.outcome.type) == ("Bounce", "HardBounce")
+    assert (event.payload["ID"], event.payload["ServerID"]) == (42, 7)
+    delivered = outcomes.recipient_events(checked, "id-1", "ann@example.com", now, server_id=7, bounce_id=42)
+    assert [event.outcome for event in delivered] == [None, None, None]
 
 
 def test_message_ids_are_random_version_4_uuids():

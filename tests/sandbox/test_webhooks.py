@@ -485,4 +485,6 @@ def test_bounces_and_delivery_stats(postmark_sandbox):
     soft_id = listed["Bounces"][0]["ID"]
     assert api(postmark_sandbox, "PUT", f"bounces/{soft_id}/activate").json()["ErrorCode"] == 1003
     assert api(postmark_sandbox, "PUT", "bounces/999999/activate").json()["ErrorCode"] == 1001
+    for path, code in ((f"bounces/0{bounce_id}", 1001), ("bounces/x", 1001), ("webhooks/x", 1400)):
+        assert api(postmark_sandbox, "GET", path).json()["ErrorCode"] == code
     assert len(postmark_sandbox.bounces) == 3

@@ -1,0 +1,269 @@
+"""What a running sandbox holds, behind one lock: the traffic it received and recorded, the injected
+faults, and the Postmark-side state its endpoints read and change (suppressions, bounce records, webhook
+configurations).
+
+Each connection is served in its own thread, webhooks are posted from another, and a test reads from its
+own: every method takes the lock, and every list it returns is a copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Container, Iterable, Mapping
+from typing import Any
+
+from . import outcomes
+from .faults import Fault
+from .records import ReceivedRequest, WebhookPost, utc_now
+from .validation import CheckedMessage
+from .webhook_sender import Delivery
+
+
+class SandboxState:
+    """The state of one :class:`~.core.Sandbox`; its endpoints call these methods.
+
+    ``inactive`` is the set of suppressed addresses. Tests change it at will (without the lock), so the
+    sandbox reads it through :meth:`inactive_snapshot`; the sandbox itself changes it with the lock held.
+    ``post_webhook`` is given each webhook post that follows an accepted message, after the lock is
+    released.
+    """
+
+    def __init__(self, inactive: Iterable[str], post_webhook: Callable[[Delivery], None]) -> None:
+        self.inactive: set[str] = {address.lower() for address in inactive}
+        self._post_webhook = post_webhook
+        self._lock = threading.RLock()
+        self._webhooks_settled = threading.Condition(self._lock)
+        self._requests: list[ReceivedRequest] = []
+        self._messages: list[dict[str, Any]] = []
+        self._webhook_posts: list[WebhookPost] = []
+        self._settled_count = 0
+        # Webhook configurations are replaced, never changed in place: a copy of the list is a snapshot.
+        self._webhooks: list[dict[str, Any]] = []
+        self._bounces: list[dict[str, Any]] = []
+        self._faults: list[Fault] = []
+        self._connections = 0
+        self._round_trips = 0
+        self._next_webhook_id = 1
+        self._next_bounce_id = 1
+
+    # -- traffic -----------------------------------------------------------------------------------
+
+    def count_connection(self) -> int:
+        """Count a TCP connection accepted; return its number (1 for the first)."""
+        with self._lock:
+            self._connections += 1
+            return self._connections
+
+    def count_round_trip(self) -> None:
+        """Count one emulated network round trip."""
+        with self._lock:
+            self._round_trips += 1
+
+    def connections_opened(self) -> int:
+        """TCP connections accepted so far."""
+        with self._lock:
+            return self._connections
+
+    def round_trips(self) -> int:
+        """Emulated network round trips so far."""
+        with self._lock:
+            return self._round_trips
+
+    def record_request(self, received: ReceivedRequest) -> None:
+        """Keep an API request received."""
+        with self._lock:
+            self._requests.append(received)
+
+    def requests(self) -> list[ReceivedRequest]:
+        """Every API request kept, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every accepted message as sent, plus its ``MessageID``, oldest first (deep copies)."""
+        with self._lock:
+            return copy.deepcopy(self._messages)
+
+    def clear(self) -> None:
+        """Forget the requests, messages and webhook posts kept (not the configuration, not ``inactive``)."""
+        with self._lock:
+            self._requests.clear()
+            self._messages.clear()
+            self._webhook_posts.clear()
+            self._settled_count = 0
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    def add_fault(self, fault: Fault) -> None:
+        """Queue a fault for the next requests it matches."""
+        with self._lock:
+            self._faults.append(fault)
+
+    def take_fault(self, received: ReceivedRequest) -> Fault | None:
+        """The first queued fault that matches ``received``, counted as used once (gone when used up)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(received):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def inactive_snapshot(self) -> set[str]:
+        """The suppressed addresses now, lower-cased (a test may have added any case)."""
+        return {address.lower() for address in set(self.inactive)}
+
+    def accept(
+        self,
+        message: Mapping[str, Any],
+        checked: CheckedMessage,
+        message_id: str,
+        blocked: Container[str],
+        *,
+        server_id: int,
+    ) -> None:
+        """Keep an accepted message, emulate delivery to each recipient not ``blocked``, and hand the
+        webhook posts that follow to ``post_webhook``.
+
+        The message, its bounce records and suppressions are kept in one critical section: no other
+        thread sees the message without them (so the next send to a hard-bounced address is refused).
+        """
+        # A shallow copy: the kept record gets its own MessageID key, and its nested values (parsed from
+        # the request, never changed by the sandbox) are shared; :meth:`messages` hands out deep copies.
+        stored = {**message, "MessageID": message_id}
+        now = utc_now()
+        events: list[outcomes.Event] = []
+        with self._lock:
+            self._messages.append(stored)
+            hooks = list(self._webhooks)  # a snapshot: configurations are replaced, never changed
+            wanted = outcomes.enabled_triggers(hooks, checked.stream)
+            for recipient in checked.recipients:
+                if recipient not in blocked:
+                    events.extend(
+                        self.emulate_delivery(
+                            checked, message_id, recipient, now, server_id=server_id, wanted=wanted
+                        )
+                    )
+        if events:
+            for delivery in outcomes.deliveries(hooks, checked.stream, events):
+                self._post_webhook(delivery)
+
+    def emulate_delivery(
+        self,
+        checked: CheckedMessage,
+        message_id: str,
+        recipient: str,
+        now: dt.datetime,
+        *,
+        server_id: int,
+        wanted: Container[str] = outcomes.WEBHOOK_EVENTS,
+    ) -> list[outcomes.Event]:
+        """The events of delivering to one recipient (see :func:`~.outcomes.recipient_events`); a bounce
+        or complaint is kept as a bounce record and may suppress the address, whatever ``wanted`` says."""
+        with self._lock:
+            events = outcomes.recipient_events(
+                checked,
+                message_id,
+                recipient,
+                now,
+                server_id=server_id,
+                bounce_id=self._next_bounce_id,
+                wanted=wanted,
+            )
+            for event in events:
+                if event.outcome is not None:
+                    self._next_bounce_id += 1
+                    self._bounces.append(copy.deepcopy(event.payload))
+                    if event.outcome.makes_inactive:
+                        self.inactive.add(recipient)
+            return events
+
+    # -- bounces -----------------------------------------------------------------------------------
+
+    def bounces(self) -> list[dict[str, Any]]:
+        """The bounce records (as ``GET /bounces`` lists them), oldest first (deep copies)."""
+        with self._lock:
+            return copy.deepcopy(self._bounces)
+
+    def activate_bounce(self, bounce_id: int) -> dict[str, Any]:
+        """Mark a bounce record active again and lift the suppression of its address; return the record.
+
+        Raise :class:`KeyError` when there is no such record.
+        """
+        with self._lock:
+            for record in self._bounces:
+                if record["ID"] == bounce_id:
+                    record["Inactive"] = False
+                    self.inactive.discard(record["Email"].lower())
+                    return copy.deepcopy(record)
+        raise KeyError(bounce_id)
+
+    # -- webhook configurations --------------------------------------------------------------------
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The webhook configurations, in Postmark's shape (deep copies)."""
+        with self._lock:
+            return copy.deepcopy(self._webhooks)
+
+    def store_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the configuration with ``webhook``'s ``ID``, or add ``webhook`` with a new ``ID``.
+
+        Return what was stored (a copy).
+        """
+        with self._lock:
+            if "ID" in webhook:
+                stored = dict(webhook)
+                self._webhooks = [stored if hook["ID"] == stored["ID"] else hook for hook in self._webhooks]
+            else:
+                stored = {"ID": self._next_webhook_id, **webhook}
+                self._next_webhook_id += 1
+                self._webhooks.append(stored)
+            return copy.deepcopy(stored)
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        """Remove the configuration with ``webhook_id`` (nothing when there is none)."""
+        with self._lock:
+            self._webhooks = [hook for hook in self._webhooks if hook["ID"] != webhook_id]
+
+    # -- webhook posts -----------------------------------------------------------------------------
+
+    def record_webhook_post(self, post: WebhookPost) -> None:
+        """Keep one attempt to post a webhook."""
+        with self._lock:
+            self._webhook_posts.append(post)
+
+    def webhook_settled(self) -> None:
+        """Count one webhook delivery settled (succeeded or given up) and wake :meth:`wait_for_webhooks`."""
+        with self._webhooks_settled:
+            self._settled_count += 1
+            self._webhooks_settled.notify_all()
+
+    def webhook_posts(self) -> list[WebhookPost]:
+        """Every webhook post attempt kept, oldest first."""
+        with self._lock:
+            return list(self._webhook_posts)
+
+    def wait_for_webhooks(self, n: int, timeout: float) -> list[WebhookPost]:
+        """Block until ``n`` webhook deliveries have settled; return :meth:`webhook_posts`.
+
+        Raise :class:`TimeoutError`, naming what was posted, when they have not within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        with self._webhooks_settled:
+            while self._settled_count < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    posted = [
+                        (post.payload.get("RecordType"), post.http_status) for post in self._webhook_posts
+                    ]
+                    raise TimeoutError(
+                        f"{self._settled_count} of {n} webhook deliveries settled within {timeout}s; posts: {posted}"
+                    )
+                self._webhooks_settled.wait(remaining)
+            return list(self._webhook_posts)
