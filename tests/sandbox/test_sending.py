@@ -315,6 +315,82 @@ def test_batch_with_templates(api, postmark_sandbox):
     assert (array.status_code, array.json()["ErrorCode"]) == (422, 402)
 
 
+# -- a null is a missing field -------------------------------------------------------------------------
+# Postmark reads a JSON null as a field left out, and clients send nulls for every field they leave unset
+# (postmarker's plain send has "TrackOpens": null, its template send "Subject": null).
+
+#: Every field of a plain message that may be left out of ``message()``.
+OPTIONAL_FIELDS = (
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Tag",
+    "HtmlBody",
+    "ReplyTo",
+    "Headers",
+    "TrackOpens",
+    "TrackLinks",
+    "Attachments",
+    "Metadata",
+    "MessageStream",
+)
+#: Every field of a template message that may be left out of ``template_message()`` (the three a template
+#: send must not have included: null is not "present").
+OPTIONAL_TEMPLATE_FIELDS = (*OPTIONAL_FIELDS, "TemplateId", "TextBody", "InlineCss")
+
+
+@pytest.mark.parametrize("field", OPTIONAL_FIELDS)
+def test_a_null_field_is_a_missing_field(api, postmark_sandbox, field):
+    answer = post(api, "email", {**message(), field: None})
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (200, 0), answer.json()
+    # Kept as sent: the null is there for a test to see.
+    assert postmark_sandbox.messages[0][field] is None
+
+
+@pytest.mark.parametrize("field", OPTIONAL_TEMPLATE_FIELDS)
+def test_a_null_field_is_a_missing_field_in_a_template_send(api, field):
+    answer = post(api, "email/withTemplate", {**template_message(), field: None})
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (200, 0), answer.json()
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        # A required field that is null is missing, and refused as missing.
+        ({"From": None}, 300),
+        ({"To": None}, 300),
+        ({"TextBody": None}, 300),
+    ],
+)
+def test_a_null_required_field_is_refused_as_missing(api, fields, code):
+    answer = post(api, "email", {**message(), **fields})
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (422, code)
+    assert answer.json()["Message"] == post(api, "email", message(**fields)).json()["Message"]
+
+
+def test_a_null_template_model_is_missing(api):
+    answer = post(api, "email/withTemplate", {**template_message(), "TemplateModel": None})
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (422, 1120)
+
+
+def test_nulls_inside_attachments_and_headers_are_missing_fields(api):
+    attachment = {"Name": "a.txt", "Content": "aGk=", "ContentType": None, "ContentID": None}
+    answer = post(
+        api,
+        "email",
+        message(Attachments=[attachment], Headers=[{"Name": "X-Thing", "Value": "1"}], Metadata={"k": "v"}),
+    )
+    assert (answer.status_code, answer.json()["ErrorCode"]) == (200, 0), answer.json()
+
+
+def test_every_field_null_at_once_in_batches(api):
+    plain = {**message(), **dict.fromkeys(OPTIONAL_FIELDS)}
+    templated = {**template_message(), **dict.fromkeys(OPTIONAL_TEMPLATE_FIELDS)}
+    assert [r["ErrorCode"] for r in post(api, "email/batch", [plain, plain]).json()] == [0, 0]
+    results = post(api, "email/batchWithTemplates", {"Messages": [templated]}).json()
+    assert [r["ErrorCode"] for r in results] == [0]
+
+
 # -- inactive recipients -------------------------------------------------------------------------------
 
 

@@ -436,3 +436,19 @@ def test_message_ids_are_random_version_4_uuids():
     for text in ids:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": None, "b": 1}, {"b": 1}),
+        ({"a": {"b": None, "c": [None, {"d": None}]}}, {"a": {"c": [None, {}]}}),
+        ([{"a": None}], [{}]),
+        (None, None),
+        ("text", "text"),
+    ],
+)
+def test_without_nulls_leaves_out_null_members_at_every_depth(value, expected):
+    from postmark_admin.sandbox.validation import without_nulls
+
+    assert without_nulls(value) == expected
