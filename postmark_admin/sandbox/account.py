@@ -4,12 +4,15 @@ webhook configuration under ``/webhooks``."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .outcomes import TRIGGER_DEFAULTS
-from .records import ReceivedRequest
+from .payloads import bounce_content
+from .records import ReceivedRequest, postmark_time_zone
 from .server import Answer
 from .validation import ApiError, invalid
 
@@ -75,25 +78,37 @@ def delivery_stats(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     )
 
 
+def _stream(sandbox: Sandbox, stream_id: str, kind: str) -> dict[str, Any]:
+    """A message stream as ``GET /message-streams`` lists it."""
+    return {
+        "ID": stream_id,
+        "ServerID": sandbox.server_id,
+        "Name": STREAM_NAMES.get(kind, stream_id),
+        "Description": None,
+        "MessageStreamType": kind,
+        "CreatedAt": "2024-01-01T00:00:00-05:00",
+        "UpdatedAt": None,
+        "ArchivedAt": None,
+        "ExpectedPurgeDate": None,
+        "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+    }
+
+
 def message_streams(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     wanted = received.query.get("MessageStreamType", "All")
     streams = [
-        {
-            "ID": stream_id,
-            "ServerID": sandbox.server_id,
-            "Name": STREAM_NAMES.get(kind, stream_id),
-            "Description": None,
-            "MessageStreamType": kind,
-            "CreatedAt": "2024-01-01T00:00:00-05:00",
-            "UpdatedAt": None,
-            "ArchivedAt": None,
-            "ExpectedPurgeDate": None,
-            "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
-        }
+        _stream(sandbox, stream_id, kind)
         for stream_id, kind in sandbox.message_streams.items()
         if wanted in ("All", kind)
     ]
     return Answer(200, {"MessageStreams": streams, "TotalCount": len(streams)})
+
+
+def message_stream(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    kind = sandbox.message_streams.get(id)
+    if kind is None:
+        raise invalid(f"The message stream '{id}' was not found.", 1226)
+    return Answer(200, _stream(sandbox, id, kind))
 
 
 # -- /bounces --------------------------------------------------------------------------------------
@@ -114,30 +129,95 @@ def _int_param(received: ReceivedRequest, name: str, *, required: bool) -> int |
     return number
 
 
+def _date_param(received: ReceivedRequest, name: str, *, up_to: bool) -> dt.datetime | None:
+    """A ``fromdate`` (``up_to`` False) or ``todate`` bound, both included, as an aware datetime; None
+    when not given.
+
+    A date alone starts at midnight (``fromdate``) or takes in the whole day (``todate``: its last
+    microsecond); a date and time without an offset is Postmark's time, US Eastern.
+    """
+    value = received.query.get(name)
+    if not value:
+        return None
+    zone = postmark_time_zone()
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return dt.datetime.combine(day, dt.time.max if up_to else dt.time.min, zone)
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(
+            f"The '{name}' query parameter must be a date (2024-05-01) or a date and time "
+            "(2024-05-01T10:00:00).",
+            403,
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
 #: The ``GET /bounces`` filters that a record field must equal: query parameter -> field.
 EQUALITY_FILTERS = {"type": "Type", "tag": "Tag", "messageID": "MessageID", "messagestream": "MessageStream"}
 
 
-def _bounce_matches(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
-    """Whether ``record`` passes every ``GET /bounces`` filter in ``query`` (empty ones are ignored)."""
-    for name, field in EQUALITY_FILTERS.items():
-        if query.get(name) and record[field] != query[name]:
+@dataclass(frozen=True)
+class BounceFilters:
+    """What ``GET /bounces`` keeps: records equal to every ``equal`` field, of the ``inactive`` state, with
+    ``email`` in the address, bounced from ``since`` up to ``until`` (both included). None: not filtered."""
+
+    equal: Mapping[str, str]
+    inactive: bool | None
+    email: str | None
+    since: dt.datetime | None
+    until: dt.datetime | None
+
+    @classmethod
+    def read(cls, received: ReceivedRequest) -> BounceFilters:
+        query = received.query
+        return cls(
+            equal={field: query[name] for name, field in EQUALITY_FILTERS.items() if query.get(name)},
+            inactive=query["inactive"].lower() == "true" if query.get("inactive") else None,
+            email=query.get("emailFilter") or None,
+            since=_date_param(received, "fromdate", up_to=False),
+            until=_date_param(received, "todate", up_to=True),
+        )
+
+    def match(self, record: Mapping[str, Any]) -> bool:
+        """Whether ``record`` passes every filter."""
+        if any(record[field] != value for field, value in self.equal.items()):
             return False
-    if query.get("inactive") and record["Inactive"] != (query["inactive"].lower() == "true"):
-        return False
-    return not query.get("emailFilter") or query["emailFilter"].lower() in record["Email"].lower()
+        if self.inactive is not None and record["Inactive"] != self.inactive:
+            return False
+        if self.email is not None and self.email.lower() not in record["Email"].lower():
+            return False
+        if self.since is None and self.until is None:
+            return True
+        bounced_at = dt.datetime.fromisoformat(record["BouncedAt"])
+        return (self.since is None or bounced_at >= self.since) and (
+            self.until is None or bounced_at <= self.until
+        )
 
 
 def bounces(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
-    count = _int_param(received, "count", required=True) or 0
-    offset = _int_param(received, "offset", required=True) or 0
+    # Paging is optional for a look-up by messageID (Postmark's reference says so): at most one page then.
+    paged = not received.query.get("messageID")
+    count = _int_param(received, "count", required=paged)
+    offset = _int_param(received, "offset", required=paged) or 0
+    count = MAX_BOUNCE_COUNT if count is None else count
     if count > MAX_BOUNCE_COUNT:
         raise invalid(f"The 'count' query parameter may be at most {MAX_BOUNCE_COUNT}.", 403)
     if count + offset > MAX_BOUNCE_WINDOW:
         raise invalid(f"'count' + 'offset' may be at most {MAX_BOUNCE_WINDOW}.", 403)
-    found = [record for record in sandbox.state.bounces() if _bounce_matches(record, received.query)]
+    filters = BounceFilters.read(received)
+    found = [record for record in sandbox.state.bounces() if filters.match(record)]
     found.reverse()  # newest first, as Postmark lists them
     return Answer(200, {"TotalCount": len(found), "Bounces": found[offset : offset + count]})
+
+
+def bounce_tags(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
+    """The tags of the messages that bounced, each once, sorted."""
+    return Answer(200, sorted({record["Tag"] for record in sandbox.state.bounces() if record["Tag"]}))
 
 
 def _with_id(records: Iterable[dict[str, Any]], record_id: int | None, not_found: ApiError) -> dict[str, Any]:
@@ -160,6 +240,12 @@ def _find_bounce(sandbox: Sandbox, id_text: str) -> dict[str, Any]:
 
 def bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
     return Answer(200, _find_bounce(sandbox, id))
+
+
+def bounce_dump(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:
+    record = _find_bounce(sandbox, id)
+    # Postmark answers an empty Body for a bounce it kept no dump of.
+    return Answer(200, {"Body": bounce_content(record) if record["DumpAvailable"] else ""})
 
 
 def activate_bounce(sandbox: Sandbox, received: ReceivedRequest, id: str) -> Answer:

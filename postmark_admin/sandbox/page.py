@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .i18n import gettext as _
 from .records import ReceivedRequest
 from .server import Answer
+from .validation import NO_ENDPOINT, ApiError
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -75,5 +76,6 @@ def answer(sandbox: Sandbox, received: ReceivedRequest) -> Answer | None:
     if received.path.rstrip("/") == "/sandbox/messages":
         return Answer(200, list(reversed(sandbox.messages)))
     if received.path == "/favicon.ico":
-        return Answer(404, b"", content_type="text/plain")
+        # Asked for by every browser that opens the messages page: answered, never kept as an API request.
+        return Answer(404, ApiError(404, NO_ENDPOINT, "The sandbox has no icon.").body())
     return None

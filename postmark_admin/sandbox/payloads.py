@@ -162,7 +162,9 @@ def bounce_record(
     bounce_id: int,
     outcome: Outcome,
 ) -> dict[str, Any]:
-    """The bounce as ``GET /bounces`` lists it (the webhook payload adds RecordType and maybe Content)."""
+    """A bounce's fields. ``GET /bounces`` lists them after ``"RecordType": "Bounce"`` (see
+    :func:`listed_bounce`); the webhook posts them after the outcome's RecordType, and with
+    ``IncludeContent`` adds ``Content`` (see :func:`bounce_webhook`)."""
     return {
         "ID": bounce_id,
         "Type": outcome.type,
@@ -174,17 +176,28 @@ def bounce_record(
         "Email": recipient,
         "From": message.sender.email,
         "BouncedAt": postmark_timestamp(at),
-        "DumpAvailable": False,
+        "DumpAvailable": True,
         "Inactive": outcome.makes_inactive,
         "CanActivate": outcome.can_activate,
         "Subject": message.subject,
     }
 
 
+def listed_bounce(record: dict[str, Any]) -> dict[str, Any]:
+    """A bounce record as ``GET /bounces`` lists it: every record, a spam complaint's too, is a "Bounce"."""
+    return {"RecordType": "Bounce", **record}
+
+
+def bounce_content(record: dict[str, Any]) -> str:
+    """The raw bounce the emulated receiving side sent back: the webhook's ``Content`` (with
+    ``IncludeContent``) and ``GET /bounces/{id}/dump``'s ``Body``."""
+    return f"Subject: {record['Subject']}\r\n\r\n{record['Details']}"
+
+
 def bounce_webhook(record: dict[str, Any], outcome: Outcome, include_content: bool) -> dict[str, Any]:
     payload = {"RecordType": outcome.record_type, **record}
     if include_content:
-        payload["Content"] = f"Subject: {record['Subject']}\r\n\r\n{record['Details']}"
+        payload["Content"] = bounce_content(record)
     return payload
 
 

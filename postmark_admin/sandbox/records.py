@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -11,22 +12,55 @@ from typing import Any, NamedTuple
 SECRET_HEADERS = frozenset({"x-postmark-server-token", "x-postmark-account-token", "authorization"})
 
 
+class QueryParameters(Mapping[str, str]):
+    """A request's query parameters, whose names match in any case, as at Postmark: its reference writes
+    ``messagestream`` or ``MessageStream``, the official clients send ``messageStream``.
+
+    Each name maps to its last value, whatever the case of the names it came under; iterating gives
+    each name as the client last wrote it.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, pairs: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        for name, value in pairs.items() if isinstance(pairs, Mapping) else pairs:
+            self._items[name.lower()] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 @dataclass(frozen=True)
 class ReceivedRequest:
     """One HTTP request as the sandbox received it.
 
-    ``query`` maps each query parameter to its last value; ``headers`` keeps the names as sent;
+    ``query`` maps each query parameter to its last value, names matched in any case (a
+    :class:`QueryParameters`, made from any mapping given); ``headers`` keeps the names as sent;
     ``json_body`` is the parsed body (``None`` when absent or not JSON); ``connection_id`` numbers the
     TCP connection it came on (1 for the first connection the sandbox accepted), so tests can see reuse.
     """
 
     method: str
     path: str
-    query: dict[str, str]
+    query: Mapping[str, str]
     headers: dict[str, str]
     json_body: Any
     raw_body: bytes
     connection_id: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.query, QueryParameters):
+            object.__setattr__(self, "query", QueryParameters(self.query))
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A header's value, by case-insensitive name."""
@@ -68,7 +102,8 @@ def postmark_timestamp(moment: dt.datetime) -> str:
 
 
 @functools.cache
-def _eastern() -> dt.tzinfo:
+def postmark_time_zone() -> dt.tzinfo:
+    """US Eastern time: the zone of Postmark's ``SubmittedAt`` and of dates in a query without an offset."""
     try:
         from zoneinfo import ZoneInfo
 
@@ -79,7 +114,7 @@ def _eastern() -> dt.tzinfo:
 
 def eastern_now() -> dt.datetime:
     """Now in US Eastern time, the zone Postmark's API answers use for ``SubmittedAt``."""
-    return dt.datetime.now(_eastern())
+    return dt.datetime.now(postmark_time_zone())
 
 
 def utc_now() -> dt.datetime:

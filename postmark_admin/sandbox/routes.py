@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import account, sending
 from .records import ReceivedRequest
 from .server import Answer
-from .validation import ApiError
+from .validation import NO_ENDPOINT, ApiError
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -22,14 +22,21 @@ Endpoint = Callable[..., Answer]  # (sandbox, received, **path_parameters)
 @dataclass(frozen=True)
 class Route:
     method: str
+    path: str  # the template, e.g. "/bounces/{id}/activate"
     pattern: re.Pattern[str]
     endpoint: Endpoint
     sends: bool = False  # accepts the POSTMARK_API_TEST token
 
+    @property
+    def literal_segments(self) -> int:
+        """How many segments of the path are fixed text: of two paths that match, the one with more wins
+        (``/bounces/tags`` over ``/bounces/{id}``), whatever their order in :data:`ROUTES`."""
+        return sum(1 for segment in self.path.split("/") if segment and not segment.startswith("{"))
+
 
 def _route(method: str, path: str, endpoint: Endpoint, sends: bool = False) -> Route:
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "/?$"
-    return Route(method, re.compile(regex, re.IGNORECASE), endpoint, sends)
+    return Route(method, path, re.compile(regex, re.IGNORECASE), endpoint, sends)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -40,8 +47,11 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/server", account.server),
     _route("GET", "/deliverystats", account.delivery_stats),
     _route("GET", "/message-streams", account.message_streams),
+    _route("GET", "/message-streams/{id}", account.message_stream),
     _route("GET", "/bounces", account.bounces),
+    _route("GET", "/bounces/tags", account.bounce_tags),
     _route("GET", "/bounces/{id}", account.bounce),
+    _route("GET", "/bounces/{id}/dump", account.bounce_dump),
     _route("PUT", "/bounces/{id}/activate", account.activate_bounce),
     _route("GET", "/webhooks", account.list_webhooks),
     _route("POST", "/webhooks", account.create_webhook),
@@ -61,15 +71,20 @@ JSON_REQUIRED = (
 
 
 def match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-    """The route for ``method path``, its path parameters, and the methods the path allows."""
-    allowed = []
-    for route in ROUTES:
-        found = route.pattern.match(path)
-        if found:
-            allowed.append(route.method)
-            if route.method == method:
-                return route, found.groupdict(), allowed
-    return None, {}, allowed
+    """The route for ``method path``, its path parameters, and the methods its path allows.
+
+    Of the paths that match, the one with the most fixed segments is the endpoint's (so ``/bounces/tags``
+    is never read as the bounce ``tags``); ``None`` and that path's methods when none takes ``method``.
+    """
+    matching = [(route, found) for route in ROUTES if (found := route.pattern.match(path))]
+    if not matching:
+        return None, {}, []
+    best = max(route.literal_segments for route, _ in matching)
+    matching = [(route, found) for route, found in matching if route.literal_segments == best]
+    for route, found in matching:
+        if route.method == method:
+            return route, found.groupdict(), [other.method for other, _ in matching]
+    return None, {}, [route.method for route, _ in matching]
 
 
 def _wants_json(value: str | None) -> bool:
@@ -98,12 +113,15 @@ def dispatch(sandbox: Sandbox, received: ReceivedRequest) -> Answer:
     route, params, allowed = match(received.method, received.path)
     if route is None:
         if allowed:
-            return Answer(
-                405,
-                {"Message": f"{received.method} is not allowed on {received.path}."},
-                headers={"Allow": ", ".join(allowed)},
-            )
-        return Answer(404, {"Message": f"No API endpoint at {received.method} {received.path}."})
+            error = ApiError(405, NO_ENDPOINT, f"{received.method} is not allowed on {received.path}.")
+            return Answer(error.status, error.body(), headers={"Allow": ", ".join(allowed)})
+        error = ApiError(
+            404,
+            NO_ENDPOINT,
+            f"No API endpoint at {received.method} {received.path}: the sandbox emulates the endpoints "
+            "docs/sandbox.rst lists.",
+        )
+        return Answer(error.status, error.body())
     try:
         _check(sandbox, route, received)
         return route.endpoint(sandbox, received, **params)

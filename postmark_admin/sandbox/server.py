@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from .records import ReceivedRequest
+from .records import QueryParameters, ReceivedRequest
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -173,7 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body = self._read_body()
         except ValueError:
             self.close_connection = True
-            self._write(Answer(400, {"Message": "Malformed Content-Length or chunked body."}))
+            self._write(
+                Answer(
+                    400,
+                    {
+                        "ErrorCode": 402,
+                        "Message": "The body could not be read: malformed Content-Length or chunks.",
+                    },
+                )
+            )
             return
         if raw_body is None:
             self.close_connection = True
@@ -187,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
         received = ReceivedRequest(
             method=self.command,
             path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=QueryParameters(parse_qsl(parts.query, keep_blank_values=True)),
             headers=dict(self.headers.items()),
             json_body=json_body,
             raw_body=raw_body,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
-from . import outcomes
+from . import outcomes, payloads
 from .faults import Fault
 from .records import ReceivedRequest, WebhookPost, utc_now
 from .validation import CheckedMessage
@@ -179,7 +179,7 @@ class SandboxState:
             for event in events:
                 if event.outcome is not None:
                     self._next_bounce_id += 1
-                    self._bounces.append(copy.deepcopy(event.payload))
+                    self._bounces.append(payloads.listed_bounce(copy.deepcopy(event.payload)))
                     if event.outcome.makes_inactive:
                         self.inactive.add(recipient)
             return events

@@ -69,6 +69,12 @@ FORBIDDEN_EXTENSIONS = frozenset(
 INACTIVE_EXPLANATION = "Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."
 
 
+#: The ErrorCode of a 404 (no such endpoint) or 405 (not with this method) answer. Postmark publishes
+#: none; this one is none of its published codes, so no client mistakes it for one that means something
+#: else (ErrorCode 405 means "not allowed to send").
+NO_ENDPOINT = 404
+
+
 @dataclass
 class ApiError(Exception):
     """An answer other than success: HTTP ``status`` with Postmark's ``{"ErrorCode", "Message"}``."""
