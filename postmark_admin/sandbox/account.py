@@ -14,7 +14,7 @@ from .outcomes import TRIGGER_DEFAULTS
 from .payloads import bounce_content
 from .records import ReceivedRequest, postmark_time_zone
 from .server import Answer
-from .validation import ApiError, invalid
+from .validation import SERVER_TRACK_LINKS, SERVER_TRACK_OPENS, ApiError, invalid
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -51,8 +51,8 @@ def server_info(sandbox: Sandbox) -> dict[str, Any]:
         "InboundDomain": "",
         "InboundHash": f"sandbox{sandbox.server_id}",
         "InboundSpamThreshold": 0,
-        "TrackOpens": False,
-        "TrackLinks": "None",
+        "TrackOpens": SERVER_TRACK_OPENS,
+        "TrackLinks": SERVER_TRACK_LINKS,
         "IncludeBounceContentInHook": False,
         "EnableSmtpApiErrorHooks": False,
     }

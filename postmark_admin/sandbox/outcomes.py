@@ -98,10 +98,14 @@ def recipient_events(
     if (outcome is None or outcome.delivered_first) and "Delivery" in wanted:
         events.append(Event("Delivery", payloads.delivery(*args)))
     if outcome is None:
-        if "Open" in wanted:
+        # An open or a click is only seen for mail that could be tracked (see payloads.opens_tracked and
+        # payloads.tracked_links); the click is on the first tracked link.
+        if "Open" in wanted and payloads.opens_tracked(checked):
             events.append(Event("Open", payloads.open_event(*args)))
         if "Click" in wanted:
-            events.append(Event("Click", payloads.click(*args)))
+            links = payloads.tracked_links(checked)
+            if links:
+                events.append(Event("Click", payloads.click(*args, link=links[0])))
         return events
     record = payloads.bounce_record(*args, bounce_id=bounce_id, outcome=outcome)
     events.append(Event(outcome.record_type, record, outcome))

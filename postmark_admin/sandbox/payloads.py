@@ -7,6 +7,7 @@ plausible values.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,19 @@ OUTCOMES: dict[str, Outcome] = {
     ),
 }
 
-_LINK = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+#: An ``<a>`` tag's href, quoted either way or not at all.
+_HTML_LINK = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_TEXT_LINK = re.compile(r"""https?://[^\s<>"']+""", re.IGNORECASE)
+_WEB_URL = re.compile(r"https?://", re.IGNORECASE)
+#: What ends a sentence rather than a URL written in text ("see https://x.example/a.").
+_AFTER_TEXT_LINK = ".,;:!?)]}'\""
+#: The bodies whose links each ``TrackLinks`` value tracks ("HTML" and "Text" are a Click's ClickLocation).
+LINK_TRACKING: dict[str, tuple[str, ...]] = {
+    "None": (),
+    "HtmlAndText": ("HTML", "Text"),
+    "HtmlOnly": ("HTML",),
+    "TextOnly": ("Text",),
+}
 _CLIENT = {"Name": "Chrome 120.0", "Company": "Google", "Family": "Chrome"}
 _OS = {"Name": "Linux", "Company": "-", "Family": "Linux"}
 _USER_AGENT = (
@@ -83,6 +96,38 @@ _GEO = {
     "Coords": "40.7506,-73.9970",
     "IP": "192.0.2.10",
 }
+
+
+@dataclass(frozen=True)
+class Link:
+    """A web link in a message: the body it is in ("HTML" or "Text") and its URL."""
+
+    location: str
+    url: str
+
+
+def body_links(message: CheckedMessage) -> list[Link]:
+    """The http(s) links of the HTML body (its ``<a href>``), then those written in the text body."""
+    links = []
+    for found in _HTML_LINK.finditer(message.html_body):
+        url = html.unescape(next(group for group in found.groups() if group is not None)).strip()
+        if _WEB_URL.match(url):
+            links.append(Link("HTML", url))
+    for found in _TEXT_LINK.finditer(message.text_body):
+        links.append(Link("Text", found.group(0).rstrip(_AFTER_TEXT_LINK)))
+    return links
+
+
+def tracked_links(message: CheckedMessage) -> list[Link]:
+    """The links Postmark tracks in ``message``: those of the bodies its ``TrackLinks`` names."""
+    tracked = LINK_TRACKING.get(message.track_links, ())
+    return [link for link in body_links(message) if link.location in tracked] if tracked else []
+
+
+def opens_tracked(message: CheckedMessage) -> bool:
+    """Whether Postmark can see ``message`` opened: open tracking is on and there is an HTML body to
+    carry the tracking pixel."""
+    return message.track_opens and bool(message.html_body)
 
 
 def outcome_for(address: str) -> Outcome | None:
@@ -140,14 +185,25 @@ def open_event(
 
 
 def click(
-    message: CheckedMessage, message_id: str, recipient: str, server_id: int, at: dt.datetime
+    message: CheckedMessage,
+    message_id: str,
+    recipient: str,
+    server_id: int,
+    at: dt.datetime,
+    link: Link | None = None,
 ) -> dict[str, Any]:
-    link = _LINK.search(message.html_body)
+    """A click on ``link`` (by default the first link of the message's bodies); raise :class:`ValueError`
+    when the message has no link to click."""
+    if link is None:
+        links = body_links(message)
+        if not links:
+            raise ValueError("A click needs a link in the message's bodies.")
+        link = links[0]
     return {
         **_recipient_event("Click", message, message_id, recipient, server_id),
         "ReceivedAt": postmark_timestamp(at),
-        "ClickLocation": "HTML" if link else "Text",
-        "OriginalLink": link.group(1) if link else "https://example.com/",
+        "ClickLocation": link.location,
+        "OriginalLink": link.url,
         **_reader(),
         "Geo": dict(_GEO),
     }

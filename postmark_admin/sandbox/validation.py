@@ -27,6 +27,10 @@ MAX_METADATA_VALUE = 80
 MAX_TAG = 1000
 MAX_SUBJECT = 2000
 TRACK_LINKS = frozenset({"None", "HtmlAndText", "HtmlOnly", "TextOnly"})
+#: The sandbox server's tracking settings (``GET /server`` shows them): off, so only a message's own
+#: ``TrackOpens: true`` or ``TrackLinks`` turns tracking on (a message's false cannot turn it off).
+SERVER_TRACK_OPENS = False
+SERVER_TRACK_LINKS = "None"
 TEMPLATE_FORBIDDEN_FIELDS = ("Subject", "HtmlBody", "TextBody")
 
 #: Postmark's list of refused attachment extensions (as published; it may change).
@@ -109,6 +113,9 @@ class CheckedMessage:
     text_body: str
     tag: str
     metadata: dict[str, str] = field(default_factory=dict)
+    #: Whether opens are tracked (the message's TrackOpens, or the server's), and which bodies' links are.
+    track_opens: bool = SERVER_TRACK_OPENS
+    track_links: str = SERVER_TRACK_LINKS
     #: Every recipient, lower-cased, de-duplicated, in To, Cc, Bcc order (derived once, when created).
     recipients: list[str] = field(init=False, repr=False, compare=False)
 
@@ -321,6 +328,8 @@ def check_message(
         text_body=text_body,
         tag=tag,
         metadata=metadata,
+        track_opens=message.get("TrackOpens", False) or SERVER_TRACK_OPENS,
+        track_links=message.get("TrackLinks", SERVER_TRACK_LINKS),
     )
 
 

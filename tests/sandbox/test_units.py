@@ -391,6 +391,131 @@ def test_enabled_triggers_of_a_stream():
     assert outcomes.enabled_triggers([], "outbound") == set()
 
 
+#: A message whose opens and links are tracked, with a link: every event can follow it.
+TRACKED = {
+    "From": "s@example.com",
+    "HtmlBody": '<p><a href="https://shop.example.com/">Shop</a></p>',
+    "TextBody": "x",
+    "TrackOpens": True,
+    "TrackLinks": "HtmlAndText",
+}
+
+HTML_LINK = '<p>See <a class="x" href="https://shop.example.com/offer?a=1&amp;b=2">the offer</a>.</p>'
+TEXT_LINK = "See the offer: https://shop.example.com/text-offer."
+
+
+@pytest.mark.parametrize(
+    ("fields", "triggers", "click"),
+    [
+        # Opens need open tracking and an HTML body (the tracking pixel goes there).
+        ({"TextBody": "Hello", "TrackOpens": True, "TrackLinks": "HtmlAndText"}, ["Delivery"], None),
+        ({"HtmlBody": HTML_LINK}, ["Delivery"], None),
+        ({"HtmlBody": HTML_LINK, "TrackOpens": False, "TrackLinks": "None"}, ["Delivery"], None),
+        ({"HtmlBody": HTML_LINK, "TrackOpens": True}, ["Delivery", "Open"], None),
+        ({"HtmlBody": "<p>No link</p>", "TrackOpens": True}, ["Delivery", "Open"], None),
+        # Clicks need link tracking for a body that has a link; the link is the body's, never made up.
+        (
+            {"TextBody": TEXT_LINK, "TrackOpens": True, "TrackLinks": "HtmlAndText"},
+            ["Delivery", "Click"],
+            ("Text", "https://shop.example.com/text-offer"),
+        ),
+        (
+            {"HtmlBody": HTML_LINK, "TrackLinks": "HtmlOnly"},
+            ["Delivery", "Click"],
+            ("HTML", "https://shop.example.com/offer?a=1&b=2"),
+        ),
+        (
+            {"HtmlBody": HTML_LINK, "TextBody": TEXT_LINK, "TrackLinks": "TextOnly"},
+            ["Delivery", "Click"],
+            ("Text", "https://shop.example.com/text-offer"),
+        ),
+        ({"HtmlBody": "<p>No link</p>", "TextBody": TEXT_LINK, "TrackLinks": "HtmlOnly"}, ["Delivery"], None),
+        ({"HtmlBody": HTML_LINK, "TextBody": "No link", "TrackLinks": "TextOnly"}, ["Delivery"], None),
+        (
+            {"HtmlBody": '<a href="mailto:a@example.com">Mail</a>', "TrackLinks": "HtmlAndText"},
+            ["Delivery"],
+            None,
+        ),
+        (
+            {"HtmlBody": "<p>No link</p>", "TextBody": TEXT_LINK, "TrackLinks": "HtmlAndText"},
+            ["Delivery", "Click"],
+            ("Text", "https://shop.example.com/text-offer"),
+        ),
+        (
+            {"HtmlBody": HTML_LINK, "TextBody": TEXT_LINK, "TrackOpens": True, "TrackLinks": "HtmlAndText"},
+            ["Delivery", "Open", "Click"],
+            ("HTML", "https://shop.example.com/offer?a=1&b=2"),
+        ),
+    ],
+)
+def test_opens_and_clicks_only_for_mail_that_could_be_tracked(fields, triggers, click):
+    checked = check({"From": "s@example.com", "To": "a@example.com", **fields})
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    events = outcomes.recipient_events(checked, "id-1", "a@example.com", now, server_id=1, bounce_id=1)
+    assert [event.trigger for event in events] == triggers
+    clicks = [event.payload for event in events if event.trigger == "Click"]
+    assert [(payload["ClickLocation"], payload["OriginalLink"]) for payload in clicks] == (
+        [click] if click else []
+    )
+
+
+def test_a_template_sends_clicks_on_its_rendered_link():
+    checked = check(
+        {
+            "From": "s@example.com",
+            "To": "a@example.com",
+            "TemplateAlias": "password-reset",
+            "TemplateModel": {"action_url": "https://shop.example.com/reset/42"},
+            "TrackLinks": "HtmlAndText",
+        },
+        with_template=True,
+    )
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    [_, click] = outcomes.recipient_events(checked, "id-1", "a@example.com", now, server_id=1, bounce_id=1)
+    assert (click.payload["ClickLocation"], click.payload["OriginalLink"]) == (
+        "HTML",
+        "https://shop.example.com/reset/42",
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "text", "track_links", "expected"),
+    [
+        (
+            "<a href=\"https://a.example/1\">1</a> <A HREF='http://b.example/2'>2</A>",
+            "",
+            "HtmlOnly",
+            [("HTML", "https://a.example/1"), ("HTML", "http://b.example/2")],
+        ),
+        ('<a href="/relative">r</a><a href="#top">t</a><a href="tel:123">p</a>', "", "HtmlAndText", []),
+        (
+            "",
+            "Go to https://a.example/x, or (https://b.example/y).",
+            "TextOnly",
+            [("Text", "https://a.example/x"), ("Text", "https://b.example/y")],
+        ),
+        ('<a href="https://a.example/1">1</a>', "https://b.example/2", "None", []),
+        (
+            '<a href="https://a.example/1">1</a>',
+            "https://b.example/2",
+            "HtmlAndText",
+            [("HTML", "https://a.example/1"), ("Text", "https://b.example/2")],
+        ),
+    ],
+)
+def test_tracked_links(html, text, track_links, expected):
+    checked = check(
+        {
+            "From": "s@example.com",
+            "To": "a@example.com",
+            "HtmlBody": html or None,
+            "TextBody": text or None,
+            "TrackLinks": track_links,
+        }
+    )
+    assert [(link.location, link.url) for link in payloads.tracked_links(checked)] == expected
+
+
 @pytest.mark.parametrize(
     ("recipient", "wanted", "built", "bounces"),
     [
@@ -407,7 +532,7 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
     from postmark_admin.sandbox import Sandbox
 
     sandbox = Sandbox()
-    checked = check({"From": "s@example.com", "To": recipient, "TextBody": "x"})
+    checked = check({**TRACKED, "To": recipient})
     now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
     events = sandbox.state.emulate_delivery(checked, "id-1", recipient, now, server_id=1, wanted=wanted)
     assert [event.trigger for event in events] == built
@@ -416,7 +541,7 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
 
 
 def test_recipient_events_number_the_bounce_record_they_build():
-    checked = check({"From": "s@example.com", "To": "hardbounce@example.com", "TextBody": "x"})
+    checked = check({**TRACKED, "To": "hardbounce@example.com"})
     now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
     args = (checked, "id-1", "hardbounce@example.com", now)
     [event] = outcomes.recipient_events(*args, server_id=7, bounce_id=42, wanted=set())

@@ -122,13 +122,37 @@ def test_open_and_click_on_request(receiver):
         webhook_auth=("hook", "s3cret"),
         webhook_events=("Delivery", "Open", "Click"),
     ) as sandbox:
-        send(sandbox, HtmlBody='<a href="https://shop.example.com/offer">Offer</a>')
+        send(
+            sandbox,
+            HtmlBody='<a href="https://shop.example.com/offer">Offer</a>',
+            TrackOpens=True,
+            TrackLinks="HtmlOnly",
+        )
         sandbox.wait_for_webhooks(3)
     open_event, click = receiver.posts[1][2], receiver.posts[2][2]
     assert [post[2]["RecordType"] for post in receiver.posts] == ["Delivery", "Open", "Click"]
     assert open_event["FirstOpen"] is True and open_event["Platform"] == "Desktop" and "Geo" in open_event
     assert click["OriginalLink"] == "https://shop.example.com/offer"
     assert click["ClickLocation"] == "HTML"
+
+
+def test_no_open_or_click_for_mail_that_could_not_be_tracked(receiver):
+    with Sandbox(
+        webhook_url=receiver.url,
+        webhook_auth=("hook", "s3cret"),
+        webhook_events=("Delivery", "Open", "Click"),
+    ) as sandbox:
+        send(sandbox, TextBody="Hello, no link here", TrackOpens=True, TrackLinks="HtmlAndText")
+        send(sandbox, HtmlBody='<a href="https://shop.example.com/offer">Offer</a>')  # tracking off
+        send(sandbox, TextBody="https://shop.example.com/t", TrackLinks="TextOnly")
+        sandbox.wait_for_webhooks(4)
+    kinds = [(post[2]["RecordType"], post[2].get("OriginalLink")) for post in receiver.posts]
+    assert kinds == [
+        ("Delivery", None),
+        ("Delivery", None),
+        ("Delivery", None),
+        ("Click", "https://shop.example.com/t"),
+    ]
 
 
 def test_hardbounce_flow(receiver):
