@@ -138,10 +138,15 @@ def without_nulls(value: object) -> object:
     the message through this once makes every check see a null as absent, with no check of its own.
     Array elements are kept: a null in a list is a value, not a missing field.
     """
+    # Only JSON's containers are descended into (the common leaf, a string, costs no call).
     if isinstance(value, Mapping):
-        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+        return {
+            key: without_nulls(item) if isinstance(item, dict | list) else item
+            for key, item in value.items()
+            if item is not None
+        }
     if isinstance(value, list):
-        return [without_nulls(item) for item in value]
+        return [without_nulls(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
