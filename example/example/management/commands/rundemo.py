@@ -72,7 +72,7 @@ class Command(BaseCommand):
         if sandbox is not None:
             out.write(f"  Postmark sandbox:  {sandbox.url}  (messages it received: {sandbox.url})")
             out.write(
-                "  Sending goes to the local sandbox; it posts Delivery and Open events back to the site."
+                "  Sending goes to the local sandbox; it posts Delivery, Bounce and (for tracked HTML mail) Open events back to the site."
             )
             out.write("  Send to hardbounce@example.com to see a Bounce, then the address refused next time.")
         else:
