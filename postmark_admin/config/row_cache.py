@@ -29,6 +29,8 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
+from .app_settings import app_settings
+
 LOCAL_TTL = 1.0
 VERSION_KEY = "postmark_admin:settings:version"
 DATA_KEY = "postmark_admin:settings:row"
@@ -76,8 +78,7 @@ def _model() -> Any:
 
 
 def cache_alias() -> str:
-    from .effective import app_settings
-
+    """The alias of the cache that holds the row (``POSTMARK_CACHE``, read live)."""
     return app_settings.CACHE
 
 
