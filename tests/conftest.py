@@ -31,6 +31,16 @@ ADMIN_TEST_TOKEN = "server-token-4b1d0c9e-77aa-4e2f-9c3b-5d6e7f80a1b2"
 ADMIN_TEST_WEBHOOK_PASSWORD = "hook-password-Zq8Xv2Lm9Np4Rt6"
 
 
+def settings_form_data(**changes):
+    """POST data for the settings form (Django admin and Wagtail): every field of the settings row
+    blank (a blank secret keeps the stored one), then ``changes``."""
+    from django.forms.models import fields_for_model
+
+    from postmark_admin.models import PostmarkSettings
+
+    return {**dict.fromkeys(fields_for_model(PostmarkSettings), ""), **changes}
+
+
 @pytest.fixture
 def staff_factory(db, django_user_model):
     """``staff_factory("username", "app.codename", ...)``: a staff user holding exactly those permissions."""

@@ -19,7 +19,7 @@ from django.utils import timezone
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.screens.settings_page import ACTION_NAMES
 
-from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD
+from .conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, settings_form_data
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -29,21 +29,6 @@ API = "postmark_admin.use_postmark_api"
 VIEW_EVENTS = "postmark_admin.view_webhookevent"
 SETTINGS_URL = "postmark_admin_settings:edit"
 EVENTS_URL = "postmark_admin_events:index"
-
-
-def form_data(**changes):
-    data = {
-        "server_token": "",
-        "api_url": "",
-        "message_stream": "",
-        "default_from_email": "",
-        "timeout": "",
-        "webhook_username": "",
-        "webhook_password": "",
-        "ignore_unsupported_features": "",
-    }
-    data.update(changes)
-    return data
 
 
 def messages_of(response):
@@ -89,7 +74,7 @@ def test_menu_entries_and_settings_page(operator, sandbox, assert_no_secrets):
 def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, assert_no_secrets):
     response = operator.post(
         reverse(SETTINGS_URL),
-        form_data(
+        settings_form_data(
             server_token=ADMIN_TEST_TOKEN,
             api_url="http://127.0.0.1:9/",
             message_stream="broadcasts",
@@ -113,7 +98,7 @@ def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, asse
 
     # Blank secret inputs keep the stored values; the clear box empties one.
     operator.post(
-        reverse(SETTINGS_URL), form_data(api_url="http://127.0.0.1:9/", webhook_password_clear="on")
+        reverse(SETTINGS_URL), settings_form_data(api_url="http://127.0.0.1:9/", webhook_password_clear="on")
     )
     row = PostmarkSettings.get_solo()
     assert row.server_token.reveal() == ADMIN_TEST_TOKEN
@@ -121,7 +106,9 @@ def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, asse
 
 
 def test_invalid_form_does_not_echo_the_typed_secret(operator, db, assert_no_secrets):
-    response = operator.post(reverse(SETTINGS_URL), form_data(server_token=ADMIN_TEST_TOKEN, api_url="nope"))
+    response = operator.post(
+        reverse(SETTINGS_URL), settings_form_data(server_token=ADMIN_TEST_TOKEN, api_url="nope")
+    )
     assert response.status_code == 200
     assert "Enter a valid URL." in response.content.decode()
     assert_no_secrets(response.content)

@@ -104,6 +104,7 @@ def _secret(value: Any) -> Secret:
 def parse_authorization(value: Any) -> tuple[WebhookCredential, ...]:
     """``"user:password"``, or a list (or comma-separated string) of them; malformed items are skipped.
 
+    Items that already are :class:`WebhookCredential` are kept as they are.
     :mod:`postmark_admin.checks` reports the malformed ones (``postmark_admin.E005``).
     """
     if value is None or value == "":
@@ -111,11 +112,20 @@ def parse_authorization(value: Any) -> tuple[WebhookCredential, ...]:
     items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
     credentials = []
     for item in items:
-        text = _str(item)
-        username, sep, password = text.partition(":")
+        if isinstance(item, WebhookCredential):
+            credentials.append(item)
+            continue
+        username, sep, password = _str(item).partition(":")
         if sep and password:
             credentials.append(WebhookCredential(username, Secret(password)))
     return tuple(credentials)
+
+
+def credential_pair(username: Any, password: Any) -> tuple[WebhookCredential, ...]:
+    """The credential made of a separate username and password (the settings row's two fields,
+    django-postmark's two settings); none without a password."""
+    secret = _secret(password)
+    return (WebhookCredential(_str(username), secret),) if secret else ()
 
 
 def malformed_authorizations(value: Any) -> int:
@@ -224,19 +234,22 @@ FIELDS: dict[str, FieldSpec] = {
 #: django-postmark's credentials are a pair of settings, not one value.
 DJANGO_POSTMARK_WEBHOOK_PAIR = ("POSTMARK_API_USER", "POSTMARK_API_PASSWORD")
 
-_MISSING = object()
 
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != "" and value != () and not (isinstance(value, Secret) and not value)
+def is_set(value: Any) -> bool:
+    """Whether a parsed value counts as given: None, ``""``, ``()`` and an empty Secret do not."""
+    if isinstance(value, Secret):
+        return bool(value)
+    return value is not None and value != "" and value != ()
 
 
 def settings_place_name(place: SettingsPlace) -> str:
+    """How messages name a settings.py place: ``settings.NAME`` or ``settings.DICT['KEY']``."""
     return f"settings.{place[0]}[{place[1]!r}]" if isinstance(place, tuple) else f"settings.{place}"
 
 
-def _read_settings_place(place: SettingsPlace) -> Any:
+def read_settings_place(place: SettingsPlace) -> Any:
+    """The raw value settings.py holds at ``place``, read now; None where it holds none."""
     if isinstance(place, tuple):
         container = getattr(settings, place[0], None)
-        return container.get(place[1], _MISSING) if isinstance(container, Mapping) else _MISSING
-    return getattr(settings, place, _MISSING)
+        return container.get(place[1]) if isinstance(container, Mapping) else None
+    return getattr(settings, place, None)

@@ -22,14 +22,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from .app_settings import app_settings
+
+if TYPE_CHECKING:
+    from django.db.models import Field, Model
+
+    from ..models import PostmarkSettings
 
 LOCAL_TTL = 1.0
 VERSION_KEY = "postmark_admin:settings:version"
@@ -54,6 +59,10 @@ class RowSnapshot:
 EMPTY = RowSnapshot(values={}, exists=False)
 
 
+# This process's decrypted copy of the row. bench/config.py, CPU per effective_config() call: 41 µs
+# while the copy is current (locmem; 400 µs with Redis, one round trip for the version token), against
+# 1,100-1,400 µs (locmem: a query and two decryptions) or 930 µs (Redis: the stored row fetched and
+# decrypted) without it.
 @dataclass
 class _Memo:
     version: str | None
@@ -71,7 +80,7 @@ class _State:
 _state = _State()
 
 
-def _model() -> Any:
+def _model() -> type[PostmarkSettings]:
     from ..models import PostmarkSettings
 
     return PostmarkSettings
@@ -82,7 +91,7 @@ def cache_alias() -> str:
     return app_settings.CACHE
 
 
-def is_shared(cache: Any) -> bool:
+def is_shared(cache: BaseCache) -> bool:
     """Whether other processes see what this process writes to ``cache``."""
     return not isinstance(cache, LocMemCache | DummyCache)
 
@@ -123,7 +132,7 @@ class _TableMissing(Exception):
     pass
 
 
-def _stored_fields() -> list[Any]:
+def _stored_fields() -> list[Field[Any, Any]]:
     return [f for f in _model()._meta.concrete_fields if not f.primary_key]
 
 
@@ -186,7 +195,7 @@ def _read_local() -> RowSnapshot:
     return snapshot
 
 
-def _read_shared(cache: Any) -> RowSnapshot:
+def _read_shared(cache: BaseCache) -> RowSnapshot:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
@@ -218,26 +227,28 @@ def settings_changed(setting: str = "", **kwargs: Any) -> None:
         clear()
 
 
-def _publish() -> None:
-    """Tell every process that the row changed (run after the save commits)."""
+def publish_change() -> None:
+    """Tell every process that the row changed (a save runs this once it commits)."""
     cache = caches[cache_alias()]
     if is_shared(cache):
         cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
     clear()
 
 
-def row_changed(sender: Any, instance: Any = None, using: str | None = None, **kwargs: Any) -> None:
+def row_changed(
+    sender: type[Model], instance: Model | None = None, using: str | None = None, **kwargs: Any
+) -> None:
     """post_save/post_delete receiver: publish the change once (and only if) it commits."""
     alias = using or DEFAULT_DB_ALIAS
     connection = connections[alias]
     if not connection.in_atomic_block:
-        _publish()
+        publish_change()
         return
 
     def on_commit() -> None:
         if getattr(_state.local, "pending", None) is not None and _state.local.pending[1] is on_commit:
             _state.local.pending = None
-        _publish()
+        publish_change()
 
     _state.local.pending = (alias, on_commit)
     transaction.on_commit(on_commit, using=alias)

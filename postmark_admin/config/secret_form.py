@@ -34,7 +34,7 @@ class SecretInput(forms.MultiWidget):
     effective_note: str = ""
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        widgets = {
+        widgets: dict[str, forms.Widget | type[forms.Widget]] = {
             "": forms.PasswordInput(
                 attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False
             ),
