@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import environ
 from django.conf import settings
@@ -33,6 +33,7 @@ from .fields import (
     DEFAULT_TIMEOUT,
     DJANGO_POSTMARK_WEBHOOK_PAIR,
     FIELDS,
+    ROW_WEBHOOK_PAIR,
     FieldSpec,
     Resolved,
     SettingsPlace,
@@ -95,6 +96,15 @@ def pop_override(values: Mapping[str, Any]) -> None:
             return
 
 
+class _RowLayer(NamedTuple):
+    """The configuration fields that the settings row, or the overrides standing in for it, set."""
+
+    source: Source
+    #: Where a field's value was read, with ``{name}`` for the row's field name(s).
+    origin: str
+    values: Mapping[str, Any]
+
+
 def _row_values(row: Mapping[str, Any]) -> dict[str, Any]:
     """The configuration fields that the row's (or an override's) values set; unset ones are left out."""
     values: dict[str, Any] = {}
@@ -103,7 +113,7 @@ def _row_values(row: Mapping[str, Any]) -> dict[str, Any]:
             value = spec.parse(row[name])
             if is_set(value):
                 values[name] = value
-    credentials = credential_pair(row.get("webhook_username"), row.get("webhook_password"))
+    credentials = credential_pair(*(row.get(name) for name in ROW_WEBHOOK_PAIR))
     if credentials:
         values["webhook_credentials"] = credentials
     return values
@@ -163,16 +173,15 @@ def missing_server_token_message(config: EffectiveConfig | None = None) -> str:
 def _resolve(
     spec: FieldSpec,
     arguments: Mapping[str, Any],
-    row: tuple[Source, str, Mapping[str, Any]],
+    row: _RowLayer,
     env: environ.Env,
 ) -> Resolved:
     """One field, from the first place that sets it (the order is in this module's docstring)."""
     if is_set(arguments.get(spec.name)):
         return Resolved(spec.parse(arguments[spec.name]), Source.ARGUMENT, f"argument {spec.name}")
-    source, origin, values = row
-    if spec.name in values:
-        name = "webhook_username/webhook_password" if spec.name == "webhook_credentials" else spec.name
-        return Resolved(values[spec.name], source, origin.format(name=name))
+    if spec.name in row.values:
+        name = "/".join(ROW_WEBHOOK_PAIR) if spec.name == "webhook_credentials" else spec.name
+        return Resolved(row.values[spec.name], row.source, row.origin.format(name=name))
     for place in spec.settings_places:
         value = spec.parse(read_settings_place(place))
         if is_set(value):
@@ -183,7 +192,7 @@ def _resolve(
             return Resolved(
                 credential_pair(username, password),
                 Source.SETTINGS,
-                "settings.POSTMARK_API_USER/POSTMARK_API_PASSWORD",
+                "settings." + "/".join(DJANGO_POSTMARK_WEBHOOK_PAIR),
             )
     for name in spec.env_names:
         if name in os.environ:
@@ -200,8 +209,9 @@ def _resolve(
 # webhook views call this on every request: bench/webhooks.py's tracking view on PostgreSQL spent
 # 1,650 µs CPU per event without the memo and 1,360 µs with it (best rounds; its in-process cost,
 # INSERT skipped: 590 against 450 µs).
-# The last result is reused while its inputs compare equal: the stored values (the very same dict
-# while the row cache's copy is current), the settings object, the environment and the arguments.
+# The last result is reused while its inputs compare equal: the row's values or the overrides' (the
+# very same dict while the row cache's copy is current), the settings object, the environment and
+# the arguments.
 
 _ENV_NAMES = tuple(dict.fromkeys(name for spec in FIELDS.values() for name in spec.env_names))
 _memo: tuple[tuple[object, ...], EffectiveConfig] | None = None
@@ -237,10 +247,11 @@ def effective_config(**arguments: Any) -> EffectiveConfig:
     else:
         stored = row_cache.current_row().values
         source, origin = Source.DATABASE, "database PostmarkSettings.{name}"
-    inputs = (stored, _settings_object(), tuple(os.environ.get(name) for name in _ENV_NAMES), arguments)
+    environment = tuple(os.environ.get(name) for name in _ENV_NAMES)
+    inputs = (source, stored, _settings_object(), environment, arguments)
     if _memo is not None and _memo[0] == inputs:
         return _memo[1]
-    row = (source, origin, _row_values(stored))
+    row = _RowLayer(source, origin, _row_values(stored))
     env = environ.Env()
     sources = {name: _resolve(spec, arguments, row, env) for name, spec in FIELDS.items()}
     config = EffectiveConfig(

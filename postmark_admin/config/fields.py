@@ -20,6 +20,8 @@ DEFAULT_TIMEOUT = 30.0
 
 
 class Source(enum.StrEnum):
+    """Where a field's effective value came from, in the order they are looked at."""
+
     ARGUMENT = "argument"
     OVERRIDE = "override"
     DATABASE = "database"
@@ -64,6 +66,9 @@ SettingsPlace = str | tuple[str, str]
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """One configuration field: its settings.py places and environment names (looked at in this
+    order), how a raw value is parsed, how the environment is read, and its default."""
+
     name: str
     settings_places: tuple[SettingsPlace, ...]
     env_names: tuple[str, ...]
@@ -231,6 +236,8 @@ FIELDS: dict[str, FieldSpec] = {
     )
 }
 
+#: The settings row keeps the webhook credential in two fields, not one.
+ROW_WEBHOOK_PAIR = ("webhook_username", "webhook_password")
 #: django-postmark's credentials are a pair of settings, not one value.
 DJANGO_POSTMARK_WEBHOOK_PAIR = ("POSTMARK_API_USER", "POSTMARK_API_PASSWORD")
 
