@@ -73,7 +73,7 @@ class FieldSpec:
     settings_places: tuple[SettingsPlace, ...]
     env_names: tuple[str, ...]
     parse: Callable[[Any], Any]
-    parse_env: Callable[[environ.Env, str], Any]
+    parse_env: Callable[[environ.Env, str], str | list[str] | None]
     default: Callable[[], Resolved]
 
 
@@ -143,15 +143,17 @@ def malformed_authorizations(value: Any) -> int:
     return sum(1 for item in items if not (":" in _str(item) and _str(item).partition(":")[2]))
 
 
-def _env_str(env: environ.Env, name: str) -> Any:
-    return env.str(name, default=None)
+def _env_str(env: environ.Env, name: str) -> str | None:
+    value: str | None = env.str(name, default=None)
+    return value
 
 
-def _env_list(env: environ.Env, name: str) -> Any:
-    return env.list(name, default=None)
+def _env_list(env: environ.Env, name: str) -> list[str] | None:
+    value: list[str] | None = env.list(name, default=None)
+    return value
 
 
-def _constant(value: Any) -> Callable[[], Resolved]:
+def _constant(value: object) -> Callable[[], Resolved]:
     return lambda: Resolved(value, Source.DEFAULT, "default")
 
 

@@ -66,10 +66,10 @@ class SecretFormField(forms.MultiValueField):
         fields = (forms.CharField(required=False, strip=True), forms.BooleanField(required=False))
         super().__init__(fields, require_all_fields=False, **kwargs)
 
-    def compress(self, data_list: list[Any]) -> Any:
+    def compress(self, data_list: list[Any]) -> str | _Keep:
         new_value, clear = [*data_list, None, False][:2]
         if new_value:
-            return new_value
+            return str(new_value)
         if clear:
             return ""
         return KEEP
