@@ -240,12 +240,13 @@ def effective_config(**arguments: Any) -> EffectiveConfig:
     if _overrides:
         # override_postmark_settings() stands in for the row: tests stay independent of the
         # database's contents and work in SimpleTestCase, which forbids queries.
-        stored: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for layer in _overrides:
-            stored.update(layer)
+            merged.update(layer)
+        stored: Mapping[str, Any] = merged
         source, origin = Source.OVERRIDE, "override_postmark_settings({name})"
     else:
-        stored = row_cache.current_row().values
+        stored = row_cache.current_row()
         source, origin = Source.DATABASE, "database PostmarkSettings.{name}"
     environment = tuple(os.environ.get(name) for name in _ENV_NAMES)
     inputs = (source, stored, _settings_object(), environment, arguments)

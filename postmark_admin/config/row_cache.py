@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,18 +45,10 @@ VERSION_TIMEOUT = 300
 DATA_TIMEOUT = 24 * 3600
 
 
-@dataclass(frozen=True)
-class RowSnapshot:
-    """The settings row's Python values (secrets as :class:`~postmark_admin.config.crypto.Secret`)."""
-
-    values: dict[str, Any]
-    exists: bool
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-
-EMPTY = RowSnapshot(values={}, exists=False)
+#: The settings row's Python values by field name (secrets as :class:`~postmark_admin.config.crypto.Secret`).
+Row = Mapping[str, Any]
+#: What a missing row (or a missing table) reads as.
+EMPTY: Row = {}
 
 
 # This process's decrypted copy of the row. bench/config.py, CPU per effective_config() call: 41 µs
@@ -66,7 +58,7 @@ EMPTY = RowSnapshot(values={}, exists=False)
 @dataclass
 class _Memo:
     version: str | None
-    snapshot: RowSnapshot
+    row: Row
     loaded_at: float
 
 
@@ -136,7 +128,7 @@ def _stored_fields() -> list[Field[Any, Any]]:
     return [f for f in _model()._meta.concrete_fields if not f.primary_key]
 
 
-def _from_raw(raw: dict[str, Any] | None) -> RowSnapshot:
+def _from_raw(raw: dict[str, Any] | None) -> Row:
     if raw is None:
         return EMPTY
     fields = {f.attname: f for f in _stored_fields()}
@@ -146,7 +138,7 @@ def _from_raw(raw: dict[str, Any] | None) -> RowSnapshot:
         if field is None:
             continue
         values[name] = field.from_db_value(value, None, None) if hasattr(field, "from_db_value") else value
-    return RowSnapshot(values=values, exists=True)
+    return values
 
 
 def _pending_write() -> bool:
@@ -164,8 +156,11 @@ def _pending_write() -> bool:
     return False
 
 
-def current_row() -> RowSnapshot:
-    """The committed settings row, from this process's copy when it is known to be current."""
+def current_row() -> Row:
+    """The committed settings row, from this process's copy when it is known to be current.
+
+    While the copy is current this is the very same object each time (never to be modified).
+    """
     if _pending_write():
         return _read_uncached()
     cache = caches[cache_alias()]
@@ -174,38 +169,38 @@ def current_row() -> RowSnapshot:
     return _read_local()
 
 
-def _read_uncached() -> RowSnapshot:
+def _read_uncached() -> Row:
     try:
         return _from_raw(_read_raw())
     except _TableMissing:
         return EMPTY
 
 
-def _read_local() -> RowSnapshot:
+def _read_local() -> Row:
     memo = _state.memo
     now = time.monotonic()
     if memo is not None and now - memo.loaded_at < LOCAL_TTL:
-        return memo.snapshot
+        return memo.row
     try:
-        snapshot = _from_raw(_read_raw())
+        row = _from_raw(_read_raw())
     except _TableMissing:
         return EMPTY
     with _state.lock:
-        _state.memo = _Memo(version=None, snapshot=snapshot, loaded_at=now)
-    return snapshot
+        _state.memo = _Memo(version=None, row=row, loaded_at=now)
+    return row
 
 
-def _read_shared(cache: BaseCache) -> RowSnapshot:
+def _read_shared(cache: BaseCache) -> Row:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
         version = cache.get(VERSION_KEY)
     memo = _state.memo
     if memo is not None and version is not None and memo.version == version:
-        return memo.snapshot
+        return memo.row
     stored = cache.get(DATA_KEY)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version and version is not None:
-        snapshot = _from_raw(stored[1])
+        row = _from_raw(stored[1])
     else:
         try:
             raw = _read_raw()
@@ -215,10 +210,10 @@ def _read_shared(cache: BaseCache) -> RowSnapshot:
         # meanwhile, the token changes and this copy is never used.
         if version is not None:
             cache.set(DATA_KEY, (version, raw), DATA_TIMEOUT)
-        snapshot = _from_raw(raw)
+        row = _from_raw(raw)
     with _state.lock:
-        _state.memo = _Memo(version=version, snapshot=snapshot, loaded_at=time.monotonic())
-    return snapshot
+        _state.memo = _Memo(version=version, row=row, loaded_at=time.monotonic())
+    return row
 
 
 def settings_changed(setting: str = "", **kwargs: Any) -> None:
