@@ -12,7 +12,6 @@ class PostmarkAdminConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from . import checks  # noqa: F401  (registers the system checks)
-        from .config.effective import _bump_generation
         from .config.row_cache import row_changed, settings_changed
         from .models import PostmarkSettings
 
@@ -20,8 +19,6 @@ class PostmarkAdminConfig(AppConfig):
         post_delete.connect(
             row_changed, sender=PostmarkSettings, dispatch_uid="postmark_admin.settings_deleted"
         )
-        # Any setting may feed the configuration (override_settings in tests, mostly).
-        setting_changed.connect(_bump_generation, dispatch_uid="postmark_admin.config_generation")
         setting_changed.connect(settings_changed, dispatch_uid="postmark_admin.config.row_cache")
 
         if apps.is_installed("django.contrib.admin"):

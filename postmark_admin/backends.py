@@ -9,60 +9,52 @@ restart. The work is in :mod:`postmark_admin.sending.pipeline`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
+from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
 from .config.effective import EffectiveConfig, effective_config
 from .sending.pipeline import send_messages
 
-#: Constructor options (``get_connection(...)`` keywords and ``MAILERS`` OPTIONS).
-OPTIONS = (
-    "server_token",
-    "api_url",
-    "message_stream",
-    "timeout",
-    "ignore_unsupported_features",
-    "default_from_email",
-)
+
+class PostmarkOptions(TypedDict, total=False):
+    """The backend's options: ``get_connection(...)`` keywords and ``MAILERS`` OPTIONS.
+
+    Each is a field of :data:`~postmark_admin.config.fields.FIELDS` and wins over the admin,
+    settings.py and the environment; None counts as not given.
+    """
+
+    server_token: str | None
+    api_url: str | None
+    message_stream: str | None
+    timeout: float | None
+    ignore_unsupported_features: bool | None
+    default_from_email: str | None
+
+
+#: The option names, in the order above.
+OPTIONS: tuple[str, ...] = tuple(PostmarkOptions.__annotations__)
 
 
 class PostmarkBackend(BaseEmailBackend):
     """Send email through Postmark's HTTP API.
 
     Works with ``EMAIL_BACKEND`` and ``get_connection(**options)`` (Django 5.2), and with
-    Django 6.1's ``MAILERS = {"default": {"BACKEND": ..., "OPTIONS": {...}}}``. Options:
-    ``server_token``, ``api_url``, ``message_stream``, ``timeout``,
+    Django 6.1's ``MAILERS = {"default": {"BACKEND": ..., "OPTIONS": {...}}}``. Options
+    (:class:`PostmarkOptions`): ``server_token``, ``api_url``, ``message_stream``, ``timeout``,
     ``ignore_unsupported_features``, ``default_from_email``; unset ones come from the
     admin, settings.py or the environment.
     """
 
-    def __init__(
-        self,
-        fail_silently: bool = False,
-        *,
-        server_token: str | None = None,
-        api_url: str | None = None,
-        message_stream: str | None = None,
-        timeout: float | None = None,
-        ignore_unsupported_features: bool | None = None,
-        default_from_email: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # fail_silently is handled here, not passed up: Django 6.1 deprecates it on the base class.
-        super().__init__(**kwargs)
+    def __init__(self, fail_silently: bool = False, **options: Unpack[PostmarkOptions]) -> None:
+        # Other keywords (Django 6.1's alias, a misspelt option) go to the base class, which on 6.1
+        # refuses unknown ones. fail_silently is handled here: Django 6.1 deprecates it on the base class.
+        given: dict[str, Any] = dict(options)
+        super().__init__(**{name: value for name, value in given.items() if name not in OPTIONS})
         self.fail_silently = fail_silently
         self.arguments = {
-            name: value
-            for name, value in {
-                "server_token": server_token,
-                "api_url": api_url,
-                "message_stream": message_stream,
-                "timeout": timeout,
-                "ignore_unsupported_features": ignore_unsupported_features,
-                "default_from_email": default_from_email,
-            }.items()
-            if value is not None
+            name: value for name, value in given.items() if name in OPTIONS and value is not None
         }
 
     def __repr__(self) -> str:
@@ -75,7 +67,7 @@ class PostmarkBackend(BaseEmailBackend):
         """The configuration a send made now would use."""
         return effective_config(**self.arguments)
 
-    def send_messages(self, email_messages: Iterable[Any]) -> int:
+    def send_messages(self, email_messages: Iterable[EmailMessage]) -> int:
         """Send the messages (batched); returns how many Postmark accepted.
 
         Each message gets ``postmark_status`` (and ``anymail_status``). Errors are

@@ -19,29 +19,32 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.cache import caches
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
-from .config import effective as conf
-from .config import fields as config_fields
 from .config import row_cache
+from .config.app_settings import app_settings
+from .config.effective import effective_config, missing_server_token_message
+from .config.fields import FIELDS, malformed_authorizations, read_settings_place, settings_place_name
 
 WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
 
 
 def _configured_places(name: str) -> list[tuple[str, Any]]:
     """(place, raw value) for every settings.py and environment place that sets ``name``."""
-    spec = config_fields.FIELDS[name]
+    spec = FIELDS[name]
     found = []
     for place in spec.settings_places:
-        value = config_fields._read_settings_place(place)
-        if value is not config_fields._MISSING and value not in (None, ""):
-            found.append((conf.settings_place_name(place), value))
+        value = read_settings_place(place)
+        if value not in (None, ""):
+            found.append((settings_place_name(place), value))
     for env_name in spec.env_names:
         if os.environ.get(env_name):
             found.append((f"environment {env_name}", os.environ[env_name]))
@@ -49,9 +52,11 @@ def _configured_places(name: str) -> list[tuple[str, Any]]:
 
 
 @register("postmark_admin")
-def check_settings_values(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+def check_settings_values(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """Malformed values in settings.py and the environment (the admin form validates the row)."""
-    errors: list[Any] = []
+    errors: list[CheckMessage] = []
     for place, value in _configured_places("api_url"):
         parts = urlsplit(str(value))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -63,7 +68,7 @@ def check_settings_values(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 )
             )
     for place, value in _configured_places("webhook_credentials"):
-        if conf.malformed_authorizations(value):
+        if malformed_authorizations(value):
             errors.append(
                 Error(
                     f"{place} must be 'username:password', or a list of them (comma-separated in the environment).",
@@ -82,8 +87,8 @@ def check_settings_values(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 
 @register("postmark_admin", Tags.caches)
-def check_cache(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    alias = conf.app_settings.CACHE
+def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    alias = app_settings.CACHE
     if alias not in settings.CACHES:
         return [
             Error(
@@ -115,19 +120,19 @@ def _webhooks_routed() -> bool:
 
 
 @register("postmark_admin", deploy=True)
-def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+def check_deploy(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Checks that read the settings row, for ``manage.py check --deploy``."""
-    config = conf.effective_config()
-    errors: list[Any] = []
+    config = effective_config()
+    errors: list[CheckMessage] = []
     if not config.server_token:
         errors.append(
             Error(
-                conf.missing_server_token_message(config),
+                missing_server_token_message(config),
                 hint="Enter the token in the admin's Postmark settings, or set POSTMARK_SERVER_TOKEN.",
                 id="postmark_admin.E001",
             )
         )
-    allow_anonymous = getattr(settings, "POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED", False)
+    allow_anonymous = app_settings.WEBHOOK_ALLOW_UNAUTHENTICATED
     if not config.webhook_credentials and not allow_anonymous and _webhooks_routed():
         errors.append(
             Error(

@@ -6,21 +6,18 @@ from typing import Any
 
 from django.test.utils import TestContextDecorator
 
-from .config import effective as conf
+from .config.effective import pop_override, push_override
 
-#: The names override_postmark_settings() accepts: the settings row's fields.
-OVERRIDABLE = frozenset(
-    {
-        "server_token",
-        "api_url",
-        "message_stream",
-        "webhook_username",
-        "webhook_password",
-        "ignore_unsupported_features",
-        "default_from_email",
-        "timeout",
-    }
-)
+
+def overridable_fields() -> frozenset[str]:
+    """The names :class:`override_postmark_settings` accepts: the settings row's editable fields."""
+    from .models import PostmarkSettings
+
+    return frozenset(
+        field.name
+        for field in PostmarkSettings._meta.concrete_fields
+        if field.editable and not field.primary_key
+    )
 
 
 class override_postmark_settings(TestContextDecorator):
@@ -38,23 +35,18 @@ class override_postmark_settings(TestContextDecorator):
     """
 
     def __init__(self, **fields: Any) -> None:
-        unknown = set(fields) - OVERRIDABLE
+        accepted = overridable_fields()
+        unknown = set(fields) - accepted
         if unknown:
             raise TypeError(
                 f"override_postmark_settings() got unknown fields: {', '.join(sorted(unknown))}; "
-                f"accepted: {', '.join(sorted(OVERRIDABLE))}"
+                f"accepted: {', '.join(sorted(accepted))}"
             )
         self.fields = fields
         super().__init__()
 
     def enable(self) -> None:
-        conf._overrides.append(self.fields)
-        conf._bump_generation()
+        push_override(self.fields)
 
     def disable(self) -> None:
-        # Remove this very layer even if nested overrides are closed out of order.
-        for index in range(len(conf._overrides) - 1, -1, -1):
-            if conf._overrides[index] is self.fields:
-                del conf._overrides[index]
-                break
-        conf._bump_generation()
+        pop_override(self.fields)

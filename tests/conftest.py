@@ -57,6 +57,16 @@ def permission(name: str):
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
+def settings_form_data(**changes):
+    """POST data for the settings form (Django admin and Wagtail): every field of the settings row
+    blank (a blank secret keeps the stored one), then ``changes``."""
+    from django.forms.models import fields_for_model
+
+    from postmark_admin.models import PostmarkSettings
+
+    return {**dict.fromkeys(fields_for_model(PostmarkSettings), ""), **changes}
+
+
 @pytest.fixture
 def staff_factory(db, django_user_model):
     """``staff_factory("username", "app.codename", ...)``: a staff user holding exactly those permissions."""

@@ -40,3 +40,28 @@ def test_unknown_field_is_refused():
 class ClassDecorated(SimpleTestCase):
     def test_class_decorator(self):
         assert effective_config().api_url == "http://127.0.0.1:1/"
+
+
+@pytest.mark.django_db
+def test_overrides_closed_out_of_order_remove_their_own_layer(clean_postmark_env):
+    outer = override_postmark_settings(message_stream="outer-stream")
+    inner = override_postmark_settings(server_token="inner")
+    outer.enable()
+    inner.enable()
+    try:
+        assert effective_config().message_stream == "outer-stream"
+        outer.disable()
+        config = effective_config()
+        assert (config.server_token.reveal(), config.message_stream) == ("inner", "outbound")
+    finally:
+        inner.disable()
+    assert effective_config().sources["server_token"].source == Source.DEFAULT
+
+
+def test_every_settings_form_field_can_be_overridden():
+    from django.forms.models import fields_for_model
+
+    from postmark_admin.models import PostmarkSettings
+    from postmark_admin.testing import overridable_fields
+
+    assert overridable_fields() == set(fields_for_model(PostmarkSettings))

@@ -10,9 +10,8 @@ re-encrypts them with the new key.
 from __future__ import annotations
 
 import base64
-import functools
 import hmac
-from collections.abc import Sequence
+from typing import NoReturn
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -75,7 +74,7 @@ class Secret:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Secret):
-            other_value = other._value
+            other_value = other.reveal()
         elif isinstance(other, str):
             other_value = other
         else:
@@ -93,35 +92,32 @@ class Secret:
             return "Secret(<undecryptable>)"
         return f"Secret({MASK!r})" if self._value else "Secret('')"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> NoReturn:
         raise TypeError("postmark_admin Secret values cannot be pickled")
 
     def __copy__(self) -> Secret:
         return self
 
-    def __deepcopy__(self, memo: dict) -> Secret:
+    def __deepcopy__(self, memo: dict[int, object]) -> Secret:
         return self
 
 
-def _signing_keys() -> tuple[str, ...]:
+def _derive(secret_key: str) -> Fernet:
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"postmark_admin", info=b"secret-fields-v1").derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def _fernet() -> MultiFernet:
+    """Encrypts with SECRET_KEY, decrypts with it or any of SECRET_KEY_FALLBACKS (read now)."""
     keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
-    return tuple(str(key) for key in keys)
-
-
-@functools.lru_cache(maxsize=16)
-def _fernet(keys: Sequence[str]) -> MultiFernet:
-    def derive(secret_key: str) -> Fernet:
-        raw = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"postmark_admin", info=b"secret-fields-v1"
-        ).derive(secret_key.encode())
-        return Fernet(base64.urlsafe_b64encode(raw))
-
-    return MultiFernet([derive(key) for key in keys])
+    return MultiFernet([_derive(str(key)) for key in keys])
 
 
 def encrypt(plaintext: str) -> str:
     """Encrypt ``plaintext`` with the current SECRET_KEY; returns the stored form."""
-    token = _fernet(_signing_keys()).encrypt(plaintext.encode())
+    token = _fernet().encrypt(plaintext.encode())
     return PREFIX + token.decode("ascii")
 
 
@@ -133,7 +129,7 @@ def decrypt(stored: str) -> str:
     if not stored.startswith(PREFIX):
         raise SecretDecryptionError("the stored value is not in postmark_admin's encrypted format")
     try:
-        return _fernet(_signing_keys()).decrypt(stored[len(PREFIX) :].encode("ascii")).decode()
+        return _fernet().decrypt(stored[len(PREFIX) :].encode("ascii")).decode()
     except (InvalidToken, UnicodeError, ValueError):
         raise SecretDecryptionError(
             "the stored value cannot be decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS"

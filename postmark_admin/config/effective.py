@@ -18,35 +18,32 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import environ
 from django.conf import settings
-from django.utils.functional import empty
 
 from ..exceptions import PostmarkConfigurationError
 from . import row_cache
 from .app_settings import DEFAULT_WEBHOOK_MAX_BODY_SIZE, AppSettings, app_settings
 from .crypto import Secret
 from .fields import (
-    _MISSING,
     DEFAULT_API_URL,
     DEFAULT_MESSAGE_STREAM,
     DEFAULT_TIMEOUT,
     DJANGO_POSTMARK_WEBHOOK_PAIR,
     FIELDS,
+    ROW_WEBHOOK_PAIR,
     FieldSpec,
     Resolved,
     SettingsPlace,
     Source,
     WebhookCredential,
-    _has_secret,
-    _is_set,
-    _read_settings_place,
-    _secret,
-    _str,
+    credential_pair,
+    is_set,
     malformed_authorizations,
     parse_authorization,
+    read_settings_place,
     settings_place_name,
 )
 
@@ -68,34 +65,57 @@ __all__ = [
     "malformed_authorizations",
     "missing_server_token_message",
     "parse_authorization",
+    "pop_override",
+    "push_override",
     "settings_place_name",
 ]
 
 
-# -- the database row and overrides -----------------------------------------------------------
+# -- override_postmark_settings() layers ------------------------------------------------------
 
-_overrides: list[dict[str, Any]] = []
+_overrides: list[Mapping[str, Any]] = []
+
+
+def push_override(values: Mapping[str, Any]) -> None:
+    """Add a layer of :class:`~postmark_admin.testing.override_postmark_settings` values.
+
+    While any layer is active the settings row is not read: the layers stand in for it, the
+    later ones winning field by field.
+    """
+    _overrides.append(values)
+
+
+def pop_override(values: Mapping[str, Any]) -> None:
+    """Remove the layer ``values`` (the very object given to :func:`push_override`).
+
+    Nested overrides may be closed out of order: each removes its own layer.
+    """
+    for index in range(len(_overrides) - 1, -1, -1):
+        if _overrides[index] is values:
+            del _overrides[index]
+            return
+
+
+class _RowLayer(NamedTuple):
+    """The configuration fields that the settings row, or the overrides standing in for it, set."""
+
+    source: Source
+    #: Where a field's value was read, with ``{name}`` for the row's field name(s).
+    origin: str
+    values: Mapping[str, Any]
 
 
 def _row_values(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Map the row's (or an override's) fields onto configuration fields; unset ones are left out."""
+    """The configuration fields that the row's (or an override's) values set; unset ones are left out."""
     values: dict[str, Any] = {}
-    for name in (
-        "server_token",
-        "api_url",
-        "message_stream",
-        "ignore_unsupported_features",
-        "default_from_email",
-        "timeout",
-    ):
+    for name, spec in FIELDS.items():
         if name in row:
-            value = FIELDS[name].parse(row[name])
-            if _is_set(value):
+            value = spec.parse(row[name])
+            if is_set(value):
                 values[name] = value
-    username = _str(row.get("webhook_username"))
-    password = _secret(row.get("webhook_password"))
-    if password:
-        values["webhook_credentials"] = (WebhookCredential(username, password),)
+    credentials = credential_pair(*(row.get(name) for name in ROW_WEBHOOK_PAIR))
+    if credentials:
+        values["webhook_credentials"] = credentials
     return values
 
 
@@ -133,6 +153,7 @@ class EffectiveConfig:
 
 
 def missing_server_token_message(config: EffectiveConfig | None = None) -> str:
+    """The error for a missing server token: every place looked at, and whether a stored one is unreadable."""
     spec = FIELDS["server_token"]
     places = [
         "the server_token argument (get_connection(server_token=...) or MAILERS OPTIONS)",
@@ -152,125 +173,94 @@ def missing_server_token_message(config: EffectiveConfig | None = None) -> str:
 def _resolve(
     spec: FieldSpec,
     arguments: Mapping[str, Any],
-    layers: list[tuple[Source, str, Mapping[str, Any]]],
+    row: _RowLayer,
     env: environ.Env,
 ) -> Resolved:
-    if spec.name in arguments and _is_set(arguments[spec.name]):
-        value = arguments[spec.name]
-        if spec.name == "webhook_credentials":
-            value = value if _has_secret(value) or value == () else parse_authorization(value)
-        else:
-            value = spec.parse(value)
-        return Resolved(value, Source.ARGUMENT, f"argument {spec.name}")
-    for source, origin, values in layers:
-        if spec.name in values:
-            name = "webhook_username/webhook_password" if spec.name == "webhook_credentials" else spec.name
-            return Resolved(values[spec.name], source, origin.format(name=name))
+    """One field, from the first place that sets it (the order is in this module's docstring)."""
+    if is_set(arguments.get(spec.name)):
+        return Resolved(spec.parse(arguments[spec.name]), Source.ARGUMENT, f"argument {spec.name}")
+    if spec.name in row.values:
+        name = "/".join(ROW_WEBHOOK_PAIR) if spec.name == "webhook_credentials" else spec.name
+        return Resolved(row.values[spec.name], row.source, row.origin.format(name=name))
     for place in spec.settings_places:
-        raw = _read_settings_place(place)
-        if raw is not _MISSING:
-            value = spec.parse(raw)
-            if _is_set(value):
-                return Resolved(value, Source.SETTINGS, settings_place_name(place))
+        value = spec.parse(read_settings_place(place))
+        if is_set(value):
+            return Resolved(value, Source.SETTINGS, settings_place_name(place))
     if spec.name == "webhook_credentials":
-        user, password = (getattr(settings, name, None) for name in DJANGO_POSTMARK_WEBHOOK_PAIR)
-        if user and password:
+        username, password = (getattr(settings, name, None) for name in DJANGO_POSTMARK_WEBHOOK_PAIR)
+        if username and password:
             return Resolved(
-                (WebhookCredential(_str(user), Secret(_str(password))),),
+                credential_pair(username, password),
                 Source.SETTINGS,
-                "settings.POSTMARK_API_USER/POSTMARK_API_PASSWORD",
+                "settings." + "/".join(DJANGO_POSTMARK_WEBHOOK_PAIR),
             )
     for name in spec.env_names:
         if name in os.environ:
             value = spec.parse(spec.parse_env(env, name))
-            if _is_set(value):
+            if is_set(value):
                 return Resolved(value, Source.ENVIRONMENT, f"environment {name}")
     return spec.default()
 
 
 # -- memo ----------------------------------------------------------------------------------------
-# Resolving every field costs ~100 µs; the webhook views and the backend ask on every request. The
-# last result is reused while nothing it was made from has changed: the row snapshot (the very same
-# object while the settings cache says it is current), the overrides (a generation counter, also
-# bumped by Django's setting_changed signal), the relevant settings and environment variables, and
+# Resolving every field reads ~20 settings.py places and ~10 environment variables, and an absent
+# setting costs Django a failed lookup each time. bench/config.py --cache locmem (warm read, CPU per
+# call): 220 µs resolving every time, 41 µs with this memo (mostly reading the environment). The
+# webhook views call this on every request: bench/webhooks.py's tracking view on PostgreSQL spent
+# 1,650 µs CPU per event without the memo and 1,360 µs with it (best rounds; its in-process cost,
+# INSERT skipped: 590 against 450 µs).
+# The last result is reused while its inputs compare equal: the row's values or the overrides' (the
+# very same dict while the row cache's copy is current), the settings object, the environment and
 # the arguments.
 
-_generation = 0
-_memo: tuple[tuple[Any, ...], EffectiveConfig] | None = None
 _ENV_NAMES = tuple(dict.fromkeys(name for spec in FIELDS.values() for name in spec.env_names))
+_memo: tuple[tuple[object, ...], EffectiveConfig] | None = None
 
 
-def _bump_generation(**kwargs: Any) -> None:
-    global _generation, _memo
-    _generation += 1
-    _memo = None
+def _settings_object() -> object:
+    """The object behind ``django.conf.settings``.
 
-
-_ENV_KEYS = (
-    tuple(os.environ.encodekey(name) for name in _ENV_NAMES) if hasattr(os.environ, "encodekey") else ()
-)
-
-
-def _env_fingerprint() -> tuple[Any, ...]:
-    # os.environ.get() raises and catches a KeyError for every absent name (~2 µs each). Where
-    # CPython keeps the encoded mapping, read it directly: same values, a dict lookup each.
-    data = getattr(os.environ, "_data", None)
-    if _ENV_KEYS and isinstance(data, dict):
-        return tuple(map(data.get, _ENV_KEYS))
-    environ_get = os.environ.get
-    return tuple(environ_get(name) for name in _ENV_NAMES)
-
-
-def _settings_holder() -> Any:
-    """The object behind ``django.conf.settings``: override_settings (and pytest-django's ``settings``
-    fixture, even when it deletes a setting, which sends no signal) put a new one in place."""
-    settings._setup() if settings._wrapped is empty else None
-    return settings._wrapped
+    override_settings, and pytest-django's ``settings`` fixture even when it deletes a setting (which
+    sends no setting_changed signal), put a new one in place; Django offers no public way to tell.
+    """
+    # django-stubs types settings as the Settings it stands for; it is the LazySettings proxy.
+    return settings._wrapped  # type: ignore[misc]
 
 
 def effective_config(**arguments: Any) -> EffectiveConfig:
     """Resolve every field now. Arguments set to None count as not given.
 
-    Costs no SQL query while the settings row is cached, and a few microseconds when nothing
-    changed since the previous call.
+    Costs no SQL query while the settings row is cached (see :mod:`~postmark_admin.config.row_cache`),
+    and no resolving while nothing changed since the previous call.
     """
     global _memo
     unknown = set(arguments) - set(FIELDS)
     if unknown:
         raise TypeError(f"effective_config() got unknown fields: {', '.join(sorted(unknown))}")
-    row = None if _overrides else row_cache.current_row()
-    holder = _settings_holder()
-    key = (row, holder, _generation, _env_fingerprint(), sorted(arguments.items()))
-    memo = _memo
-    # The row and the settings holder are compared by identity (the memo keeps them alive, so an
-    # id cannot be reused); the rest by value.
-    if memo is not None and memo[0][0] is row and memo[0][1] is holder and memo[0][2:] == key[2:]:
-        return memo[1]
-    config = _resolve_all(arguments, row)
-    _memo = (key, config)
-    return config
-
-
-def _resolve_all(arguments: Mapping[str, Any], row: row_cache.RowSnapshot | None) -> EffectiveConfig:
-    if row is None:
+    if _overrides:
         # override_postmark_settings() stands in for the row: tests stay independent of the
         # database's contents and work in SimpleTestCase, which forbids queries.
         merged: dict[str, Any] = {}
-        for values in _overrides:
-            merged.update(values)
-        row = row_cache.RowSnapshot(values=merged, exists=True)
-        layers = [(Source.OVERRIDE, "override_postmark_settings({name})", _row_values(merged))]
+        for layer in _overrides:
+            merged.update(layer)
+        stored: Mapping[str, Any] = merged
+        source, origin = Source.OVERRIDE, "override_postmark_settings({name})"
     else:
-        layers = [(Source.DATABASE, "database PostmarkSettings.{name}", _row_values(row.values))]
+        stored = row_cache.current_row()
+        source, origin = Source.DATABASE, "database PostmarkSettings.{name}"
+    environment = tuple(os.environ.get(name) for name in _ENV_NAMES)
+    inputs = (source, stored, _settings_object(), environment, arguments)
+    if _memo is not None and _memo[0] == inputs:
+        return _memo[1]
+    row = _RowLayer(source, origin, _row_values(stored))
     env = environ.Env()
-    sources = {name: _resolve(spec, arguments, layers, env) for name, spec in FIELDS.items()}
-    undecryptable = tuple(
-        name
-        for name in ("server_token", "webhook_password")
-        if isinstance(row.get(name), Secret) and row.get(name).is_undecryptable
-    )
-    return EffectiveConfig(
+    sources = {name: _resolve(spec, arguments, row, env) for name, spec in FIELDS.items()}
+    config = EffectiveConfig(
         **{name: resolved.value for name, resolved in sources.items()},
         sources=sources,
-        undecryptable=undecryptable,
+        undecryptable=tuple(
+            name for name, value in stored.items() if isinstance(value, Secret) and value.is_undecryptable
+        ),
     )
+    _memo = (inputs, config)
+    return config

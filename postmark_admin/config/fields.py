@@ -20,6 +20,8 @@ DEFAULT_TIMEOUT = 30.0
 
 
 class Source(enum.StrEnum):
+    """Where a field's effective value came from, in the order they are looked at."""
+
     ARGUMENT = "argument"
     OVERRIDE = "override"
     DATABASE = "database"
@@ -64,11 +66,14 @@ SettingsPlace = str | tuple[str, str]
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """One configuration field: its settings.py places and environment names (looked at in this
+    order), how a raw value is parsed, how the environment is read, and its default."""
+
     name: str
     settings_places: tuple[SettingsPlace, ...]
     env_names: tuple[str, ...]
     parse: Callable[[Any], Any]
-    parse_env: Callable[[environ.Env, str], Any]
+    parse_env: Callable[[environ.Env, str], str | list[str] | None]
     default: Callable[[], Resolved]
 
 
@@ -104,6 +109,7 @@ def _secret(value: Any) -> Secret:
 def parse_authorization(value: Any) -> tuple[WebhookCredential, ...]:
     """``"user:password"``, or a list (or comma-separated string) of them; malformed items are skipped.
 
+    Items that already are :class:`WebhookCredential` are kept as they are.
     :mod:`postmark_admin.checks` reports the malformed ones (``postmark_admin.E005``).
     """
     if value is None or value == "":
@@ -111,11 +117,20 @@ def parse_authorization(value: Any) -> tuple[WebhookCredential, ...]:
     items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
     credentials = []
     for item in items:
-        text = _str(item)
-        username, sep, password = text.partition(":")
+        if isinstance(item, WebhookCredential):
+            credentials.append(item)
+            continue
+        username, sep, password = _str(item).partition(":")
         if sep and password:
             credentials.append(WebhookCredential(username, Secret(password)))
     return tuple(credentials)
+
+
+def credential_pair(username: Any, password: Any) -> tuple[WebhookCredential, ...]:
+    """The credential made of a separate username and password (the settings row's two fields,
+    django-postmark's two settings); none without a password."""
+    secret = _secret(password)
+    return (WebhookCredential(_str(username), secret),) if secret else ()
 
 
 def malformed_authorizations(value: Any) -> int:
@@ -128,15 +143,17 @@ def malformed_authorizations(value: Any) -> int:
     return sum(1 for item in items if not (":" in _str(item) and _str(item).partition(":")[2]))
 
 
-def _env_str(env: environ.Env, name: str) -> Any:
-    return env.str(name, default=None)
+def _env_str(env: environ.Env, name: str) -> str | None:
+    value: str | None = env.str(name, default=None)
+    return value
 
 
-def _env_list(env: environ.Env, name: str) -> Any:
-    return env.list(name, default=None)
+def _env_list(env: environ.Env, name: str) -> list[str] | None:
+    value: list[str] | None = env.list(name, default=None)
+    return value
 
 
-def _constant(value: Any) -> Callable[[], Resolved]:
+def _constant(value: object) -> Callable[[], Resolved]:
     return lambda: Resolved(value, Source.DEFAULT, "default")
 
 
@@ -221,22 +238,27 @@ FIELDS: dict[str, FieldSpec] = {
     )
 }
 
+#: The settings row keeps the webhook credential in two fields, not one.
+ROW_WEBHOOK_PAIR = ("webhook_username", "webhook_password")
 #: django-postmark's credentials are a pair of settings, not one value.
 DJANGO_POSTMARK_WEBHOOK_PAIR = ("POSTMARK_API_USER", "POSTMARK_API_PASSWORD")
 
-_MISSING = object()
 
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != "" and value != () and not (isinstance(value, Secret) and not value)
+def is_set(value: Any) -> bool:
+    """Whether a parsed value counts as given: None, ``""``, ``()`` and an empty Secret do not."""
+    if isinstance(value, Secret):
+        return bool(value)
+    return value is not None and value != "" and value != ()
 
 
 def settings_place_name(place: SettingsPlace) -> str:
+    """How messages name a settings.py place: ``settings.NAME`` or ``settings.DICT['KEY']``."""
     return f"settings.{place[0]}[{place[1]!r}]" if isinstance(place, tuple) else f"settings.{place}"
 
 
-def _read_settings_place(place: SettingsPlace) -> Any:
+def read_settings_place(place: SettingsPlace) -> Any:
+    """The raw value settings.py holds at ``place``, read now; None where it holds none."""
     if isinstance(place, tuple):
         container = getattr(settings, place[0], None)
-        return container.get(place[1], _MISSING) if isinstance(container, Mapping) else _MISSING
-    return getattr(settings, place, _MISSING)
+        return container.get(place[1]) if isinstance(container, Mapping) else None
+    return getattr(settings, place, None)

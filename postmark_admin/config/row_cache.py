@@ -20,14 +20,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+
+from .app_settings import app_settings
+
+if TYPE_CHECKING:
+    from django.db.models import Field, Model
+
+    from ..models import PostmarkSettings
 
 LOCAL_TTL = 1.0
 VERSION_KEY = "postmark_admin:settings:version"
@@ -38,24 +45,20 @@ VERSION_TIMEOUT = 300
 DATA_TIMEOUT = 24 * 3600
 
 
-@dataclass(frozen=True)
-class RowSnapshot:
-    """The settings row's Python values (secrets as :class:`~postmark_admin.config.crypto.Secret`)."""
-
-    values: dict[str, Any]
-    exists: bool
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
+#: The settings row's Python values by field name (secrets as :class:`~postmark_admin.config.crypto.Secret`).
+Row = Mapping[str, Any]
+#: What a missing row (or a missing table) reads as.
+EMPTY: Row = {}
 
 
-EMPTY = RowSnapshot(values={}, exists=False)
-
-
+# This process's decrypted copy of the row. bench/config.py, CPU per effective_config() call: 41 µs
+# while the copy is current (locmem; 400 µs with Redis, one round trip for the version token), against
+# 1,100-1,400 µs (locmem: a query and two decryptions) or 930 µs (Redis: the stored row fetched and
+# decrypted) without it.
 @dataclass
 class _Memo:
     version: str | None
-    snapshot: RowSnapshot
+    row: Row
     loaded_at: float
 
 
@@ -69,19 +72,18 @@ class _State:
 _state = _State()
 
 
-def _model() -> Any:
+def _model() -> type[PostmarkSettings]:
     from ..models import PostmarkSettings
 
     return PostmarkSettings
 
 
 def cache_alias() -> str:
-    from .effective import app_settings
-
+    """The alias of the cache that holds the row (``POSTMARK_CACHE``, read live)."""
     return app_settings.CACHE
 
 
-def is_shared(cache: Any) -> bool:
+def is_shared(cache: BaseCache) -> bool:
     """Whether other processes see what this process writes to ``cache``."""
     return not isinstance(cache, LocMemCache | DummyCache)
 
@@ -122,11 +124,11 @@ class _TableMissing(Exception):
     pass
 
 
-def _stored_fields() -> list[Any]:
+def _stored_fields() -> list[Field[Any, Any]]:
     return [f for f in _model()._meta.concrete_fields if not f.primary_key]
 
 
-def _from_raw(raw: dict[str, Any] | None) -> RowSnapshot:
+def _from_raw(raw: dict[str, Any] | None) -> Row:
     if raw is None:
         return EMPTY
     fields = {f.attname: f for f in _stored_fields()}
@@ -136,7 +138,7 @@ def _from_raw(raw: dict[str, Any] | None) -> RowSnapshot:
         if field is None:
             continue
         values[name] = field.from_db_value(value, None, None) if hasattr(field, "from_db_value") else value
-    return RowSnapshot(values=values, exists=True)
+    return values
 
 
 def _pending_write() -> bool:
@@ -154,8 +156,11 @@ def _pending_write() -> bool:
     return False
 
 
-def current_row() -> RowSnapshot:
-    """The committed settings row, from this process's copy when it is known to be current."""
+def current_row() -> Row:
+    """The committed settings row, from this process's copy when it is known to be current.
+
+    While the copy is current this is the very same object each time (never to be modified).
+    """
     if _pending_write():
         return _read_uncached()
     cache = caches[cache_alias()]
@@ -164,38 +169,38 @@ def current_row() -> RowSnapshot:
     return _read_local()
 
 
-def _read_uncached() -> RowSnapshot:
+def _read_uncached() -> Row:
     try:
         return _from_raw(_read_raw())
     except _TableMissing:
         return EMPTY
 
 
-def _read_local() -> RowSnapshot:
+def _read_local() -> Row:
     memo = _state.memo
     now = time.monotonic()
     if memo is not None and now - memo.loaded_at < LOCAL_TTL:
-        return memo.snapshot
+        return memo.row
     try:
-        snapshot = _from_raw(_read_raw())
+        row = _from_raw(_read_raw())
     except _TableMissing:
         return EMPTY
     with _state.lock:
-        _state.memo = _Memo(version=None, snapshot=snapshot, loaded_at=now)
-    return snapshot
+        _state.memo = _Memo(version=None, row=row, loaded_at=now)
+    return row
 
 
-def _read_shared(cache: Any) -> RowSnapshot:
+def _read_shared(cache: BaseCache) -> Row:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
         version = cache.get(VERSION_KEY)
     memo = _state.memo
     if memo is not None and version is not None and memo.version == version:
-        return memo.snapshot
+        return memo.row
     stored = cache.get(DATA_KEY)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version and version is not None:
-        snapshot = _from_raw(stored[1])
+        row = _from_raw(stored[1])
     else:
         try:
             raw = _read_raw()
@@ -205,10 +210,10 @@ def _read_shared(cache: Any) -> RowSnapshot:
         # meanwhile, the token changes and this copy is never used.
         if version is not None:
             cache.set(DATA_KEY, (version, raw), DATA_TIMEOUT)
-        snapshot = _from_raw(raw)
+        row = _from_raw(raw)
     with _state.lock:
-        _state.memo = _Memo(version=version, snapshot=snapshot, loaded_at=time.monotonic())
-    return snapshot
+        _state.memo = _Memo(version=version, row=row, loaded_at=time.monotonic())
+    return row
 
 
 def settings_changed(setting: str = "", **kwargs: Any) -> None:
@@ -217,26 +222,28 @@ def settings_changed(setting: str = "", **kwargs: Any) -> None:
         clear()
 
 
-def _publish() -> None:
-    """Tell every process that the row changed (run after the save commits)."""
+def publish_change() -> None:
+    """Tell every process that the row changed (a save runs this once it commits)."""
     cache = caches[cache_alias()]
     if is_shared(cache):
         cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
     clear()
 
 
-def row_changed(sender: Any, instance: Any = None, using: str | None = None, **kwargs: Any) -> None:
+def row_changed(
+    sender: type[Model], instance: Model | None = None, using: str | None = None, **kwargs: Any
+) -> None:
     """post_save/post_delete receiver: publish the change once (and only if) it commits."""
     alias = using or DEFAULT_DB_ALIAS
     connection = connections[alias]
     if not connection.in_atomic_block:
-        _publish()
+        publish_change()
         return
 
     def on_commit() -> None:
         if getattr(_state.local, "pending", None) is not None and _state.local.pending[1] is on_commit:
             _state.local.pending = None
-        _publish()
+        publish_change()
 
     _state.local.pending = (alias, on_commit)
     transaction.on_commit(on_commit, using=alias)

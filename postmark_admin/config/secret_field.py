@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.text import capfirst
 
 from .crypto import PREFIX, Secret, SecretDecryptionError, decrypt, encrypt
+from .secret_form import KEEP, SecretFormField
 
 
 class _SecretAttribute(DeferredAttribute):
@@ -18,7 +19,14 @@ class _SecretAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = self.field.to_python(value)
 
 
-class EncryptedSecretField(models.TextField):
+if TYPE_CHECKING:
+    # django-stubs' fields are generic (value set, value read); Django's own are not subscriptable.
+    _TextField = models.TextField[str | Secret, Secret]
+else:
+    _TextField = models.TextField
+
+
+class EncryptedSecretField(_TextField):
     """Stores a secret encrypted with a key derived from SECRET_KEY.
 
     In Python the value is always a :class:`Secret` (empty when unset). A value
@@ -38,7 +46,7 @@ class EncryptedSecretField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secret:
         return self.to_python(value, stored=True)
 
-    def to_python(self, value: Any, stored: bool = False) -> Secret:  # type: ignore[override]
+    def to_python(self, value: Any, stored: bool = False) -> Secret:
         if isinstance(value, Secret):
             return value
         if not value:
@@ -63,14 +71,10 @@ class EncryptedSecretField(models.TextField):
         return self.get_prep_value(self.value_from_object(obj))
 
     def save_form_data(self, instance: models.Model, data: Any) -> None:
-        from .secret_form import KEEP
-
         # A blank secret input means "keep what is stored": the form never had the value to send back.
         if data is KEEP:
             return
         setattr(instance, self.attname, self.to_python(data))
 
-    def formfield(self, **kwargs: Any) -> Any:
-        from .secret_form import SecretFormField
-
+    def formfield(self, **kwargs: Any) -> SecretFormField:
         return SecretFormField(required=False, label=capfirst(self.verbose_name), help_text=self.help_text)

@@ -34,7 +34,7 @@ class SecretInput(forms.MultiWidget):
     effective_note: str = ""
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        widgets = {
+        widgets: dict[str, forms.Widget | type[forms.Widget]] = {
             "": forms.PasswordInput(
                 attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False
             ),
@@ -66,10 +66,10 @@ class SecretFormField(forms.MultiValueField):
         fields = (forms.CharField(required=False, strip=True), forms.BooleanField(required=False))
         super().__init__(fields, require_all_fields=False, **kwargs)
 
-    def compress(self, data_list: list[Any]) -> Any:
+    def compress(self, data_list: list[Any]) -> str | _Keep:
         new_value, clear = [*data_list, None, False][:2]
         if new_value:
-            return new_value
+            return str(new_value)
         if clear:
             return ""
         return KEEP

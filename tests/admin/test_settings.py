@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from postmark_admin.config.crypto import encrypt
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, messages_of
+from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, messages_of, settings_form_data
 
 SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]
@@ -22,19 +22,8 @@ pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
 
 def form_data(**changes):
-    data = {
-        "server_token": "",
-        "api_url": "",
-        "message_stream": "",
-        "default_from_email": "",
-        "timeout": "",
-        "webhook_username": "",
-        "webhook_password": "",
-        "ignore_unsupported_features": "",
-        "_save": "Save",
-    }
-    data.update(changes)
-    return data
+    """The settings form's POST data as the Django admin's Save button sends it."""
+    return settings_form_data(_save="Save", **changes)
 
 
 @pytest.fixture

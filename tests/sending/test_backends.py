@@ -80,6 +80,18 @@ def test_unknown_mailers_option_is_refused():
         mail.mailers.default  # noqa: B018
 
 
+def test_options_are_the_configuration_fields_but_the_webhook_credentials():
+    from postmark_admin.backends import OPTIONS
+    from postmark_admin.config.fields import FIELDS
+
+    assert set(OPTIONS) == set(FIELDS) - {"webhook_credentials"}
+
+
+def test_options_set_to_none_count_as_not_given():
+    backend = PostmarkBackend(server_token=None, api_url="http://127.0.0.1:9/", timeout=None)
+    assert backend.arguments == {"api_url": "http://127.0.0.1:9/"}
+
+
 def test_get_connection_keywords_win_over_overrides():
     with (
         Sandbox(token="from-arguments") as sandbox,

@@ -23,6 +23,7 @@ from tests.conftest import (
     create_event,
     follow_action,
     permission,
+    settings_form_data,
 )
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
@@ -33,21 +34,6 @@ API = "postmark_admin.use_postmark_api"
 VIEW_EVENTS = "postmark_admin.view_webhookevent"
 SETTINGS_URL = "postmark_admin_settings:edit"
 EVENTS_URL = "postmark_admin_events:index"
-
-
-def form_data(**changes):
-    data = {
-        "server_token": "",
-        "api_url": "",
-        "message_stream": "",
-        "default_from_email": "",
-        "timeout": "",
-        "webhook_username": "",
-        "webhook_password": "",
-        "ignore_unsupported_features": "",
-    }
-    data.update(changes)
-    return data
 
 
 @pytest.fixture
@@ -84,7 +70,7 @@ def test_menu_entries_and_settings_page(operator, sandbox, assert_no_secrets):
 def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, assert_no_secrets):
     response = operator.post(
         reverse(SETTINGS_URL),
-        form_data(
+        settings_form_data(
             server_token=ADMIN_TEST_TOKEN,
             api_url="http://127.0.0.1:9/",
             message_stream="broadcasts",
@@ -108,7 +94,7 @@ def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, asse
 
     # Blank secret inputs keep the stored values; the clear box empties one.
     operator.post(
-        reverse(SETTINGS_URL), form_data(api_url="http://127.0.0.1:9/", webhook_password_clear="on")
+        reverse(SETTINGS_URL), settings_form_data(api_url="http://127.0.0.1:9/", webhook_password_clear="on")
     )
     row = PostmarkSettings.get_solo()
     assert row.server_token.reveal() == ADMIN_TEST_TOKEN
@@ -116,7 +102,9 @@ def test_saving_stores_secrets_encrypted_and_blank_keeps_them(operator, db, asse
 
 
 def test_invalid_form_does_not_echo_the_typed_secret(operator, db, assert_no_secrets):
-    response = operator.post(reverse(SETTINGS_URL), form_data(server_token=ADMIN_TEST_TOKEN, api_url="nope"))
+    response = operator.post(
+        reverse(SETTINGS_URL), settings_form_data(server_token=ADMIN_TEST_TOKEN, api_url="nope")
+    )
     assert response.status_code == 200
     assert "Enter a valid URL." in response.content.decode()
     assert_no_secrets(response.content)
