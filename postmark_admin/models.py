@@ -144,7 +144,7 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
         constraints = [
-            # storage.store_event's ON CONFLICT (dedupe_key) relies on this.
+            # storage.insert_event's ON CONFLICT (dedupe_key) relies on this.
             models.UniqueConstraint(fields=["dedupe_key"], name="pm_event_dedupe_key"),
         ]
         indexes = [

@@ -19,7 +19,6 @@ REJECTED = "rejected"
 INVALID = "invalid"
 FAILED = "failed"
 UNKNOWN = "unknown"
-STATUSES = (SENT, QUEUED, REJECTED, INVALID, FAILED, UNKNOWN)
 #: Which status wins when a message went out as several items (lower wins).
 _RANK = {SENT: 0, QUEUED: 1, REJECTED: 2, INVALID: 3, UNKNOWN: 4, FAILED: 5}
 

@@ -75,10 +75,6 @@ class PayloadKind(enum.StrEnum):
     INBOUND = "inbound"
 
 
-TRACKING_RECORD_TYPES = frozenset(
-    {"Bounce", "SpamComplaint", "Delivery", "Open", "Click", "SubscriptionChange"}
-)
-
 #: Bounce ``Type`` -> (event type, reject reason). Postmark's table of bounce types; a Type
 #: missing from it is stored as ``unknown`` with its payload, never dropped.
 BOUNCE_TYPES: dict[str, tuple[EventType, str]] = {

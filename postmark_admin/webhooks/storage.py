@@ -99,18 +99,6 @@ def stored_event(normalized: NormalizedEvent, inserted: Inserted) -> WebhookEven
     return _instance(normalized, inserted.pk, inserted.received_at, inserted.using)
 
 
-def store_event(normalized: NormalizedEvent, using: str | None = None) -> tuple[WebhookEvent, bool]:
-    """Insert the event unless an event with the same ``dedupe_key`` exists.
-
-    Returns ``(event, created)``. When ``created`` is False the returned event was not
-    saved (it has no primary key): the stored one is the earlier delivery's.
-    """
-    inserted = insert_event(normalized, using)
-    if inserted.pk is None:
-        return _instance(normalized, None, inserted.received_at, None), False
-    return stored_event(normalized, inserted), True
-
-
 def _instance(
     normalized: NormalizedEvent, pk: int | None, received_at: datetime, alias: str | None
 ) -> WebhookEvent:
