@@ -190,13 +190,10 @@ def _explain(connection: Any) -> str:
     from postmark_admin.webhooks.events import normalize, parse_body
 
     normalized = normalize(parse_body(delivery(10**8)))
-    sql = storage._insert_sql(connection.vendor, connection.alias)
+    sql, parameters = storage.insert_statement(normalized, datetime.now(UTC), connection)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql,
-                storage._parameters(normalized, datetime.now(UTC), connection),
-            )
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, parameters)
             plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     return plan

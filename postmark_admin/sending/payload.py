@@ -7,7 +7,6 @@ object per item, already serialized), so the whole mapping is tested with tables
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,27 +72,8 @@ def _attr(message: Any, name: str) -> Any:
     return None if is_unset(value) else value
 
 
-_OPTION_NAMES = frozenset(MESSAGE_ATTRIBUTES)
-
-
-@functools.lru_cache(maxsize=256)
-def _class_may_have_options(cls: type) -> bool:
-    """Whether ``cls`` defines a Postmark option (class attribute, property) or computes attributes."""
-    return hasattr(cls, "__getattr__") or any(hasattr(cls, name) for name in _OPTION_NAMES)
-
-
 def _options(message: Any) -> dict[str, Any]:
-    """The :data:`MESSAGE_ATTRIBUTES` that ``message`` sets (None and anymail's UNSET left out).
-
-    A plain EmailMessage (no such attribute on its class or instance) skips the fourteen look-ups.
-    """
-    instance = getattr(message, "__dict__", None)
-    if (
-        instance is not None
-        and instance.keys().isdisjoint(_OPTION_NAMES)
-        and not _class_may_have_options(type(message))
-    ):
-        return {}
+    """The :data:`MESSAGE_ATTRIBUTES` that ``message`` sets (None and anymail's UNSET left out)."""
     options = {}
     for name in MESSAGE_ATTRIBUTES:
         value = _attr(message, name)

@@ -6,33 +6,25 @@ one ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` both stores 
 and says whether this request stored it: the database, not a read-then-write in
 Python, decides which request wins, so only the winner sends the signal.
 
-The webhook view calls :func:`insert_event`, which sends the row's values straight
-to the database (no model instance, no per-field preparation for the text columns:
-about 40 µs less per event, see bench/webhooks.py); :func:`stored_event` builds the
-model instance afterwards, only when a signal receiver needs one.
+The webhook view calls :func:`insert_event`, which builds no model instance (each
+value goes through its field's ``get_db_prep_save``, as the ORM's own INSERT does);
+:func:`stored_event` builds the instance afterwards, only when a signal receiver needs one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from ..models import WebhookEvent
-from .events import MODEL_FIELDS, NormalizedEvent
+from .events import NormalizedEvent
 
 #: Backends whose SQL has ``ON CONFLICT ... DO NOTHING RETURNING`` (SQLite since 3.35).
 _RETURNING_VENDORS = ("postgresql", "sqlite")
-
-#: The columns :func:`insert_event` writes, in order: the normalized fields, then ``received_at``.
-_COLUMNS = (*MODEL_FIELDS, "received_at")
-_values = attrgetter(*MODEL_FIELDS)
-_DATETIMES = frozenset({"occurred_at", "received_at"})
-_JSON = frozenset({"metadata", "payload"})
 
 
 class Inserted(NamedTuple):
@@ -43,32 +35,22 @@ class Inserted(NamedTuple):
     using: str
 
 
-@lru_cache(maxsize=8)
-def _insert_sql(vendor: str, alias: str) -> str:
-    # Keyed by vendor and alias (both fixed for a process's connection); built on first use, not at import.
-    connection = connections[alias]
+def insert_statement(
+    normalized: NormalizedEvent, received_at: datetime, connection: BaseDatabaseWrapper
+) -> tuple[str, list[object]]:
+    """The ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` of the event, and its parameters."""
     opts = WebhookEvent._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(opts.get_field(name).column) for name in _COLUMNS)
+    fields = {field.name: field for field in opts.concrete_fields}
+    columns = [field for field in fields.values() if not field.primary_key]  # the database numbers rows
+    names = ", ".join(quote(field.column) for field in columns)
     # Only identifiers from the model's own metadata are interpolated; values are parameters.
-    return (
-        f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-        f"ON CONFLICT ({quote(opts.get_field('dedupe_key').column)}) DO NOTHING "
-        f"RETURNING {quote(opts.pk.column)}"
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+        f"ON CONFLICT ({quote(fields['dedupe_key'].column)}) DO NOTHING RETURNING {quote(opts.pk.column)}"
     )
-
-
-def _parameters(normalized: NormalizedEvent, received_at: datetime, connection: Any) -> list[Any]:
-    ops = connection.ops
-    values: list[Any] = []
-    for name, value in zip(_COLUMNS, (*_values(normalized), received_at), strict=True):
-        if name in _JSON:
-            value = ops.adapt_json_value(value, None)
-        elif name in _DATETIMES and value is not None:
-            value = ops.adapt_datetimefield_value(value)
-        values.append(value)
-    return values
+    row = {**normalized.model_fields(), "received_at": received_at}
+    return sql, [field.get_db_prep_save(row[field.name], connection) for field in columns]
 
 
 def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inserted:
@@ -81,13 +63,11 @@ def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inser
     connection = connections[alias]
     received_at = timezone.now()
     if connection.vendor not in _RETURNING_VENDORS:
-        event = _instance(normalized, None, received_at, alias)
+        event = WebhookEvent(received_at=received_at, **normalized.model_fields())
         created = _save_portably(event, alias)
         return Inserted(event.pk if created else None, received_at, alias)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _insert_sql(connection.vendor, alias), _parameters(normalized, received_at, connection)
-        )
+        cursor.execute(*insert_statement(normalized, received_at, connection))
         row = cursor.fetchone()
     return Inserted(row[0] if row is not None else None, received_at, alias)
 
@@ -96,17 +76,11 @@ def stored_event(normalized: NormalizedEvent, inserted: Inserted) -> WebhookEven
     """The :class:`~postmark_admin.models.WebhookEvent` that :func:`insert_event` stored."""
     if inserted.pk is None:
         raise ValueError("the event was not stored by this call (already stored)")
-    return _instance(normalized, inserted.pk, inserted.received_at, inserted.using)
-
-
-def _instance(
-    normalized: NormalizedEvent, pk: int | None, received_at: datetime, alias: str | None
-) -> WebhookEvent:
-    event = WebhookEvent(pk=pk, received_at=received_at, **normalized.model_fields())
-    if pk is not None:
-        event._state.adding = False
-        event._state.db = alias
-    return event
+    opts = WebhookEvent._meta
+    row = {**normalized.model_fields(), opts.pk.attname: inserted.pk, "received_at": inserted.received_at}
+    # from_db(): an instance of a row that is in the database (as a query's results are).
+    names = [field.attname for field in opts.concrete_fields]
+    return WebhookEvent.from_db(inserted.using, names, [row[name] for name in names])
 
 
 def _save_portably(event: WebhookEvent, alias: str) -> bool:
