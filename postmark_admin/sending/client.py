@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.utils.translation import gettext as _
@@ -29,6 +29,9 @@ from urllib3.exceptions import NewConnectionError
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..exceptions import PostmarkAPIError, PostmarkTransportError
+
+if TYPE_CHECKING:
+    from django.core.mail import EmailMessage
 
 logger = logging.getLogger("postmark_admin.sending.client")
 
@@ -102,7 +105,9 @@ def retry_delay(attempt: int, backoff: float, cap: float) -> float:
     return random.uniform(0, min(cap, backoff * (2**attempt)))
 
 
-def error_from_answer(status: int, answer: Any, *, email_message: Any = None) -> PostmarkAPIError:
+def error_from_answer(
+    status: int, answer: Any, *, email_message: EmailMessage | None = None
+) -> PostmarkAPIError:
     """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
     error_code = answer.get("ErrorCode") if isinstance(answer, Mapping) else None
     message = answer.get("Message") if isinstance(answer, Mapping) else None

@@ -125,8 +125,8 @@ SUPPRESSION_REASONS: dict[str, tuple[EventType, str]] = {
 }
 
 # Which field holds the recipient and the time, per record type.
-_RECIPIENT_FIELD = {RecordType.BOUNCE: "Email", RecordType.SPAM_COMPLAINT: "Email"}
-_TIME_FIELD = {
+_RECIPIENT_FIELD: dict[str, str] = {RecordType.BOUNCE: "Email", RecordType.SPAM_COMPLAINT: "Email"}
+_TIME_FIELD: dict[str, str] = {
     RecordType.BOUNCE: "BouncedAt",
     RecordType.SPAM_COMPLAINT: "BouncedAt",
     RecordType.DELIVERY: "DeliveredAt",
@@ -216,9 +216,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise InvalidWebhookPayload(
             gettext("Expected a JSON object, got a JSON %(type)s.") % {"type": _json_type(payload)}
         )
-    if _NEEDS_CLEANING.search(body):
-        payload = clean(payload)
-    return payload
+    cleaned: dict[str, Any] = clean(payload) if _NEEDS_CLEANING.search(body) else payload
+    return cleaned
 
 
 def _json_type(value: Any) -> str:
@@ -376,9 +375,10 @@ def _classify(record_type: str, payload: Mapping[str, Any]) -> tuple[str, str]:
         suppress = payload.get("SuppressSending", True)
         if suppress is False:
             return str(EventType.SUBSCRIBED), ""
-        reason = payload.get("SuppressionReason")
+        suppression = payload.get("SuppressionReason")
         event_type, reject = SUPPRESSION_REASONS.get(
-            reason if isinstance(reason, str) else "", (EventType.UNSUBSCRIBED, RejectReason.UNSUBSCRIBED)
+            suppression if isinstance(suppression, str) else "",
+            (EventType.UNSUBSCRIBED, RejectReason.UNSUBSCRIBED),
         )
         return str(event_type), str(reject)
     return str(EventType.UNKNOWN), ""

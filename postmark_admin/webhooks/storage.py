@@ -4,7 +4,8 @@ Postmark may deliver the same event more than once, and two deliveries can reach
 two worker processes at the same moment. The event's ``dedupe_key`` is unique, and
 one ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` both stores it
 and says whether this request stored it: the database, not a read-then-write in
-Python, decides which request wins, so only the winner sends the signal.
+Python, decides which request wins, so only the winner sends the signal. :func:`prune_events`
+deletes old events in small batches (``manage.py postmark_prune_events``).
 
 The webhook view calls :func:`insert_event`, which builds no model instance (each
 value goes through its field's ``get_db_prep_save``, as the ORM's own INSERT does);
@@ -13,8 +14,9 @@ value goes through its field's ``get_db_prep_save``, as the ORM's own INSERT doe
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -35,22 +37,32 @@ class Inserted(NamedTuple):
     using: str
 
 
-def insert_statement(
-    normalized: NormalizedEvent, received_at: datetime, connection: BaseDatabaseWrapper
-) -> tuple[str, list[object]]:
-    """The ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` of the event, and its parameters."""
+def _sql_names(connection: BaseDatabaseWrapper) -> tuple[str, dict[str, str]]:
+    """The events table and its columns (by field name), quoted for raw SQL on ``connection``."""
     opts = WebhookEvent._meta
     quote = connection.ops.quote_name
-    fields = {field.name: field for field in opts.concrete_fields}
-    columns = [field for field in fields.values() if not field.primary_key]  # the database numbers rows
-    names = ", ".join(quote(field.column) for field in columns)
+    columns = {}
+    for field in opts.concrete_fields:
+        assert field.column is not None  # a concrete field has one (django-stubs: str | None)
+        columns[field.name] = quote(field.column)
+    return quote(opts.db_table), columns
+
+
+def insert_statement(
+    normalized: NormalizedEvent, received_at: datetime, connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    """The ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` of the event, and its parameters."""
+    table, columns = _sql_names(connection)
+    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+    row = {**normalized.model_fields(), "received_at": received_at}
     # Only identifiers from the model's own metadata are interpolated; values are parameters.
     sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
-        f"ON CONFLICT ({quote(fields['dedupe_key'].column)}) DO NOTHING RETURNING {quote(opts.pk.column)}"
+        f"INSERT INTO {table} ({', '.join(columns[field.name] for field in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({columns['dedupe_key']}) DO NOTHING RETURNING {columns['id']}"
     )
-    row = {**normalized.model_fields(), "received_at": received_at}
-    return sql, [field.get_db_prep_save(row[field.name], connection) for field in columns]
+    # get_db_prep_save: each value as the ORM's own INSERT would send it (JSON, aware datetimes...).
+    return sql, [field.get_db_prep_save(row[field.name], connection) for field in fields]
 
 
 def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inserted:
@@ -93,3 +105,33 @@ def _save_portably(event: WebhookEvent, alias: str) -> bool:
             raise
         return False
     return True
+
+
+def prune_events(
+    cutoff: datetime, batch_size: int = 5000, pause: float = 0.0, using: str | None = None
+) -> int:
+    """Delete events received before ``cutoff``, ``batch_size`` rows per transaction; return how many.
+
+    Each batch is one ``DELETE ... WHERE id IN (SELECT id ... LIMIT n)`` in its own transaction: no row
+    is loaded into Python and no lock is held for long, so it runs while webhooks keep arriving.
+    """
+    alias = using or router.db_for_write(WebhookEvent)
+    connection = connections[alias]
+    table, columns = _sql_names(connection)
+    pk, received = columns["id"], columns["received_at"]
+    # Identifiers come from the model's metadata; the cutoff and the batch size are parameters.
+    sql = (
+        f"DELETE FROM {table} WHERE {pk} IN ("  # noqa: S608
+        f"SELECT {pk} FROM {table} WHERE {received} < %s ORDER BY {received} LIMIT %s)"
+    )
+    params = [WebhookEvent._meta.get_field("received_at").get_db_prep_value(cutoff, connection), batch_size]
+    total = 0
+    while True:
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            deleted: int = cursor.rowcount
+        total += deleted
+        if deleted < batch_size:
+            return total
+        if pause:
+            time.sleep(pause)
