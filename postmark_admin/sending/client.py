@@ -109,8 +109,7 @@ def error_from_answer(
     status: int, answer: Any, *, email_message: EmailMessage | None = None
 ) -> PostmarkAPIError:
     """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
-    error_code = answer.get("ErrorCode") if isinstance(answer, Mapping) else None
-    message = answer.get("Message") if isinstance(answer, Mapping) else None
+    error_code, message = error_code_and_message(answer)
     descriptions = {
         401: _("Postmark refused the server token: check it in the Postmark settings."),
         404: _("Postmark does not know this API endpoint: check the API URL."),
@@ -125,10 +124,21 @@ def error_from_answer(
     return PostmarkAPIError(
         description,
         status_code=status,
-        error_code=error_code if isinstance(error_code, int) else None,
-        message=str(message) if message is not None else None,
+        error_code=error_code,
+        message=message,
         response=answer,
         email_message=email_message,
+    )
+
+
+def error_code_and_message(answer: Any) -> tuple[int | None, str | None]:
+    """Postmark's ``ErrorCode`` and ``Message`` in a JSON answer (None for what it lacks)."""
+    if not isinstance(answer, Mapping):
+        return None, None
+    error_code, message = answer.get("ErrorCode"), answer.get("Message")
+    return (
+        error_code if isinstance(error_code, int) else None,
+        str(message) if message is not None else None,
     )
 
 

@@ -33,7 +33,7 @@ from ..exceptions import (
     PostmarkUnsupportedFeature,
 )
 from .batching import Chunk, plan_chunks
-from .client import PostmarkClient
+from .client import PostmarkClient, error_code_and_message
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
 
@@ -110,8 +110,7 @@ def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any
     if isinstance(answer, list) and len(answer) == len(chunk.entries):
         return answer
     # A whole batch refused (ErrorCode 410, invalid JSON...) or an answer we cannot map.
-    error_code = answer.get("ErrorCode") if isinstance(answer, dict) else None
-    message = answer.get("Message") if isinstance(answer, dict) else None
+    error_code, message = error_code_and_message(answer)
     return PostmarkAPIError(
         _("Postmark refused the whole batch."),
         status_code=status_code,
@@ -122,7 +121,7 @@ def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any
 
 
 def _error_for(result: Any, refused: bool, email_message: EmailMessage) -> PostmarkAPIError:
-    answer = result if isinstance(result, dict) else {}
+    error_code, message = error_code_and_message(result)
     kind = PostmarkRecipientsRefused if refused else PostmarkAPIError
     description = (
         _("Postmark refused every recipient of the message.")
@@ -132,8 +131,8 @@ def _error_for(result: Any, refused: bool, email_message: EmailMessage) -> Postm
     return kind(
         description,
         status_code=422,
-        error_code=answer.get("ErrorCode"),
-        message=answer.get("Message"),
+        error_code=error_code,
+        message=message,
         response=result,
         email_message=email_message,
     )
