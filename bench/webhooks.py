@@ -11,7 +11,8 @@ Run: ``/work/venv311/bin/python bench/webhooks.py`` (from the repository root).
    ``requests`` sessions; checks that there is no error and exactly 10,000 events stored.
 
 PostgreSQL: 127.0.0.1:5432, user postgres, trust auth (``BENCH_PG`` overrides the URL). The
-script creates and drops its own databases. Options: ``--events N`` (per round, part 1),
+script creates and drops its own databases (named after its process id, so that two runs at once
+do not drop each other's). Options: ``--events N`` (per round, part 1),
 ``--load-events N`` (distinct events, part 2), ``--skip-load``.
 """
 
@@ -189,13 +190,10 @@ def _explain(connection: Any) -> str:
     from postmark_admin.webhooks.events import normalize, parse_body
 
     normalized = normalize(parse_body(delivery(10**8)))
-    sql = storage._insert_sql(connection.vendor, connection.alias)
+    sql, parameters = storage.insert_statement(normalized, datetime.now(UTC), connection)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql,
-                storage._parameters(normalized, datetime.now(UTC), connection),
-            )
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, parameters)
             plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     return plan
@@ -315,12 +313,13 @@ def micro(database: str, events: int, rounds: int, variant: str = "") -> dict[st
     if database == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             return json.loads(_child("micro", f"sqlite:///{tmp}/bench.sqlite3", str(events), str(rounds)))
-    url = create_db("postmark_admin_bench_micro")
+    name = f"postmark_admin_bench_micro_{os.getpid()}"
+    url = create_db(name)
     env = {**os.environ, **({f"BENCH_{variant.upper()}": "1"} if variant else {})}
     try:
         return json.loads(_child("micro", url, str(events), str(rounds), env=env))
     finally:
-        drop_db("postmark_admin_bench_micro")
+        drop_db(name)
 
 
 # -- part 2: gunicorn load run --------------------------------------------------------------------------
@@ -336,7 +335,7 @@ def load_run(distinct: int, client_threads: int) -> dict[str, Any]:
     import psycopg
     import requests
 
-    name = "postmark_admin_bench_load"
+    name = f"postmark_admin_bench_load_{os.getpid()}"
     url = create_db(name)
     env = {**os.environ, "BENCH_DATABASE_URL": url}
     _child("migrate", url, env=env)

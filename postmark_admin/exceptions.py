@@ -5,14 +5,22 @@ Messages never contain a server token or a webhook password.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
+if TYPE_CHECKING:
+    from django.core.mail import EmailMessage
+
 
 class PostmarkError(Exception):
-    """Base class of every postmark_admin error."""
+    """Base class of every postmark_admin error.
+
+    ``email_message`` is the Django message that failed, when the error is about one (else None).
+    """
+
+    email_message: EmailMessage | None = None
 
 
 class PostmarkConfigurationError(PostmarkError, ImproperlyConfigured):
@@ -26,7 +34,7 @@ class PostmarkUnsupportedFeature(PostmarkError, ValueError):
     which case the message is sent without the feature.
     """
 
-    def __init__(self, feature: str, email_message: Any = None) -> None:
+    def __init__(self, feature: str, email_message: EmailMessage | None = None) -> None:
         self.feature = feature
         self.email_message = email_message
         super().__init__(
@@ -44,7 +52,7 @@ class PostmarkInvalidMessage(PostmarkError, ValueError):
     Raised before any HTTP call, so nothing was sent.
     """
 
-    def __init__(self, reason: str, email_message: Any = None) -> None:
+    def __init__(self, reason: str, email_message: EmailMessage | None = None) -> None:
         self.reason = reason
         self.email_message = email_message
         super().__init__(reason)
@@ -67,7 +75,7 @@ class PostmarkAPIError(PostmarkError):
         error_code: int | None = None,
         message: str | None = None,
         response: Any = None,
-        email_message: Any = None,
+        email_message: EmailMessage | None = None,
     ) -> None:
         self.description = description
         self.status_code = status_code

@@ -14,7 +14,7 @@ from email.utils import make_msgid
 from typing import Any
 
 import django
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 
 class TrackLinks(enum.StrEnum):
@@ -96,7 +96,7 @@ class PostmarkMessage(EmailMultiAlternatives):
 
 
 def attach_inline_image(
-    message: Any, content: bytes, filename: str | None = None, subtype: str | None = None
+    message: EmailMessage, content: bytes, filename: str | None = None, subtype: str | None = None
 ) -> str:
     """Attach an inline image to any Django message; returns its content id (without ``<>``).
 

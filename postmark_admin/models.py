@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
 from .config.secret_field import EncryptedSecretField
+from .webhooks import events
 from .webhooks.events import EventType, RejectReason
 
 if TYPE_CHECKING:
@@ -116,27 +117,29 @@ class WebhookEvent(models.Model):
     hash of the payload's canonical JSON. ``payload`` keeps what Postmark sent.
     """
 
+    # The columns, in the order an event's page shows them (detail_fields), are those of
+    # webhooks.events.NormalizedEvent plus received_at; their sizes come from webhooks.events.
     # Unique through Meta.constraints rather than unique=True: on PostgreSQL unique=True also adds a
     # varchar_pattern_ops index for LIKE queries, which nothing runs on this key, and every insert
     # would pay for it (a second random-order btree, as large as the unique one).
     dedupe_key = models.CharField(_("deduplication key"), max_length=100, editable=False)
     event_type = models.CharField(_("event type"), max_length=20, choices=EventType.choices)
-    record_type = models.CharField(_("record type"), max_length=50, blank=True)
+    record_type = models.CharField(_("record type"), max_length=events.MAX_RECORD_TYPE, blank=True)
     reject_reason = models.CharField(
         _("reject reason"), max_length=20, choices=RejectReason.choices, blank=True
     )
-    recipient = models.CharField(_("recipient"), max_length=320, blank=True)
-    message_id = models.CharField(_("message ID"), max_length=100, blank=True)
-    message_stream = models.CharField(_("message stream"), max_length=100, blank=True)
-    tag = models.CharField(_("tag"), max_length=1000, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=events.MAX_RECIPIENT, blank=True)
+    message_id = models.CharField(_("message ID"), max_length=events.MAX_MESSAGE_ID, blank=True)
+    message_stream = models.CharField(_("message stream"), max_length=events.MAX_STREAM, blank=True)
+    tag = models.CharField(_("tag"), max_length=events.MAX_TAG, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     bounce_id = models.BigIntegerField(_("Postmark bounce ID"), null=True, blank=True)
-    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
     mta_response = models.TextField(_("MTA response"), blank=True)
     user_agent = models.TextField(_("user agent"), blank=True)
     click_url = models.TextField(_("clicked URL"), blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     payload = models.JSONField(_("payload"), default=dict)
 
     class Meta:
@@ -144,7 +147,7 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
         constraints = [
-            # storage.store_event's ON CONFLICT (dedupe_key) relies on this.
+            # storage.insert_event's ON CONFLICT (dedupe_key) relies on this.
             models.UniqueConstraint(fields=["dedupe_key"], name="pm_event_dedupe_key"),
         ]
         indexes = [
@@ -163,6 +166,18 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} {self.recipient}".strip()
+
+    @classmethod
+    def detail_fields(cls) -> list[str]:
+        """What an event's page shows (the Django admin's and Wagtail's), in the model's order.
+
+        Every column but the two keys (the id, and ``dedupe_key``, which only says "stored once").
+        """
+        return [
+            field.name
+            for field in cls._meta.concrete_fields
+            if not field.primary_key and field.name != "dedupe_key"
+        ]
 
     @cached_property
     def inbound_message(self) -> InboundMessage | None:

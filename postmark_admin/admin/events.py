@@ -30,11 +30,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..models import WebhookEvent
 from ..screens.events import CappedCountPaginator, json_block, search_filter
+from ..webhooks.events import RecordType
 
 if TYPE_CHECKING:
-    from ..models import WebhookEvent
-
     # ModelAdmin is generic in django-stubs only; at run time it cannot be subscripted.
     _EventModelAdmin = admin.ModelAdmin[WebhookEvent]
 else:
@@ -42,8 +42,10 @@ else:
 
 #: Filters offer the values found among this many newest rows (plus the known ones).
 RECENT_VALUES_SAMPLE = 1_000
-#: Postmark's record types (see postmark-api.md, section 5).
-KNOWN_RECORD_TYPES = ("Bounce", "SpamComplaint", "Delivery", "Open", "Click", "SubscriptionChange", "Inbound")
+#: The record types the filter offers even before an event of that type arrives.
+KNOWN_RECORD_TYPES = tuple(record_type.value for record_type in RecordType)
+#: The detail fields shown through a method here (a coloured label, pretty JSON), not as stored.
+_SHOWN_AS = {"event_type": "event_label", "metadata": "metadata_pretty"}
 
 
 class RecentValuesFilter(admin.SimpleListFilter):
@@ -224,21 +226,11 @@ class WebhookEventAdmin(_EventModelAdmin):
             None,
             {
                 "fields": [
-                    "event_label",
-                    "record_type",
-                    "reject_reason",
-                    "recipient",
-                    "message_id",
-                    "message_stream",
-                    "tag",
-                    "occurred_at",
-                    "received_at",
-                    "bounce_id",
-                    "description",
-                    "mta_response",
-                    "user_agent",
-                    "click_url",
-                    "metadata_pretty",
+                    *(
+                        _SHOWN_AS.get(name, name)
+                        for name in WebhookEvent.detail_fields()
+                        if name != "payload"
+                    ),
                     "related_events",
                 ]
             },

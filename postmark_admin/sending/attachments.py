@@ -5,38 +5,24 @@ from __future__ import annotations
 import base64
 import email.message
 import mimetypes
-from typing import Any
+from typing import Any, TypeAlias
+
+from django.core.mail import EmailMessage
+
+#: One of Django's ``message.attachments``: a MIME part, or ``(filename, content, mimetype)``.
+Attachment: TypeAlias = (
+    email.message.Message | tuple[str | None, str | bytes | EmailMessage | email.message.Message, str | None]
+)
 
 
-def attachment_payload(attachment: Any, encoding: str) -> dict[str, Any]:
-    """One of ``message.attachments`` (a MIME part, or ``(filename, content, mimetype)``) in Postmark's shape."""
+def attachment_payload(attachment: Attachment, encoding: str) -> dict[str, Any]:
+    """One of ``message.attachments`` in Postmark's shape (content in base64)."""
     if isinstance(attachment, email.message.Message):
-        # MIMEBase (Django 5.2) and MIMEPart (Django 6): their headers say everything.
-        content_type = attachment.get_content_type()
-        if attachment.is_multipart():
-            inner = attachment.get_payload()
-            content = inner[0].as_bytes() if content_type.startswith("message/") else attachment.as_bytes()
-        else:
-            content = attachment.get_payload(decode=True) or b""
-        filename = attachment.get_filename() or ""
-        content_id = attachment.get("Content-ID")
-        data: dict[str, Any] = {
-            "Name": filename,
-            "Content": base64.b64encode(content).decode("ascii"),
-            "ContentType": content_type,
-        }
-        if content_id:
-            cid = str(content_id).strip().strip("<>")
-            data["ContentID"] = f"cid:{cid}"
-            if not filename:
-                data["Name"] = cid
-        return data
+        return _part_payload(attachment)
     filename, content, mimetype = attachment
-    mimetype = mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
     if isinstance(content, str):
         raw = content.encode(encoding)
-    elif hasattr(content, "message") and callable(content.message):
-        # A Django EmailMessage attached as message/rfc822.
+    elif isinstance(content, EmailMessage):  # attached as message/rfc822
         raw = content.message().as_bytes()
     elif isinstance(content, email.message.Message):
         raw = content.as_bytes()
@@ -45,5 +31,30 @@ def attachment_payload(attachment: Any, encoding: str) -> dict[str, Any]:
     return {
         "Name": filename or "",
         "Content": base64.b64encode(raw).decode("ascii"),
-        "ContentType": mimetype,
+        "ContentType": mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream",
     }
+
+
+def _part_payload(part: email.message.Message) -> dict[str, Any]:
+    # MIMEBase (Django 5.2) and MIMEPart (Django 6): their headers say everything.
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        # A message/rfc822 part holds the attached mail: its bytes, without this part's own headers.
+        inner = part.get_payload(0) if content_type.startswith("message/") else None
+        content = (inner if isinstance(inner, email.message.Message) else part).as_bytes()
+    else:
+        payload = part.get_payload(decode=True)  # bytes, or None when there is no payload
+        content = payload if isinstance(payload, bytes) else b""
+    filename = part.get_filename() or ""
+    data: dict[str, Any] = {
+        "Name": filename,
+        "Content": base64.b64encode(content).decode("ascii"),
+        "ContentType": content_type,
+    }
+    content_id = part.get("Content-ID")
+    if content_id:
+        cid = str(content_id).strip().strip("<>")
+        data["ContentID"] = f"cid:{cid}"
+        if not filename:
+            data["Name"] = cid
+    return data

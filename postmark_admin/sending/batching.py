@@ -10,7 +10,7 @@ result in Postmark's answer (in request order) maps back to its message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config.crypto import Secret
@@ -89,7 +89,3 @@ def plan_chunks(
             current.entries.append(Entry(index, item))
             current.size += cost
     return order
-
-
-def entries_of(chunks: Iterable[Chunk]) -> int:
-    return sum(len(chunk.entries) for chunk in chunks)

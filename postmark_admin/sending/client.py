@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.utils.translation import gettext as _
@@ -29,6 +29,9 @@ from urllib3.exceptions import NewConnectionError
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..exceptions import PostmarkAPIError, PostmarkTransportError
+
+if TYPE_CHECKING:
+    from django.core.mail import EmailMessage
 
 logger = logging.getLogger("postmark_admin.sending.client")
 
@@ -102,10 +105,11 @@ def retry_delay(attempt: int, backoff: float, cap: float) -> float:
     return random.uniform(0, min(cap, backoff * (2**attempt)))
 
 
-def error_from_answer(status: int, answer: Any, *, email_message: Any = None) -> PostmarkAPIError:
+def error_from_answer(
+    status: int, answer: Any, *, email_message: EmailMessage | None = None
+) -> PostmarkAPIError:
     """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
-    error_code = answer.get("ErrorCode") if isinstance(answer, Mapping) else None
-    message = answer.get("Message") if isinstance(answer, Mapping) else None
+    error_code, message = error_code_and_message(answer)
     descriptions = {
         401: _("Postmark refused the server token: check it in the Postmark settings."),
         404: _("Postmark does not know this API endpoint: check the API URL."),
@@ -120,10 +124,21 @@ def error_from_answer(status: int, answer: Any, *, email_message: Any = None) ->
     return PostmarkAPIError(
         description,
         status_code=status,
-        error_code=error_code if isinstance(error_code, int) else None,
-        message=str(message) if message is not None else None,
+        error_code=error_code,
+        message=message,
         response=answer,
         email_message=email_message,
+    )
+
+
+def error_code_and_message(answer: Any) -> tuple[int | None, str | None]:
+    """Postmark's ``ErrorCode`` and ``Message`` in a JSON answer (None for what it lacks)."""
+    if not isinstance(answer, Mapping):
+        return None, None
+    error_code, message = answer.get("ErrorCode"), answer.get("Message")
+    return (
+        error_code if isinstance(error_code, int) else None,
+        str(message) if message is not None else None,
     )
 
 

@@ -7,12 +7,12 @@ object per item, already serialized), so the whole mapping is tested with tables
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.mail import EmailMessage
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
@@ -68,32 +68,13 @@ def is_unset(value: Any) -> bool:
     return value is None or (isinstance(value, type) and value.__name__ == "UNSET")
 
 
-def _attr(message: Any, name: str) -> Any:
+def _attr(message: EmailMessage, name: str) -> Any:
     value = getattr(message, name, None)
     return None if is_unset(value) else value
 
 
-_OPTION_NAMES = frozenset(MESSAGE_ATTRIBUTES)
-
-
-@functools.lru_cache(maxsize=256)
-def _class_may_have_options(cls: type) -> bool:
-    """Whether ``cls`` defines a Postmark option (class attribute, property) or computes attributes."""
-    return hasattr(cls, "__getattr__") or any(hasattr(cls, name) for name in _OPTION_NAMES)
-
-
-def _options(message: Any) -> dict[str, Any]:
-    """The :data:`MESSAGE_ATTRIBUTES` that ``message`` sets (None and anymail's UNSET left out).
-
-    A plain EmailMessage (no such attribute on its class or instance) skips the fourteen look-ups.
-    """
-    instance = getattr(message, "__dict__", None)
-    if (
-        instance is not None
-        and instance.keys().isdisjoint(_OPTION_NAMES)
-        and not _class_may_have_options(type(message))
-    ):
-        return {}
+def _options(message: EmailMessage) -> dict[str, Any]:
+    """The :data:`MESSAGE_ATTRIBUTES` that ``message`` sets (None and anymail's UNSET left out)."""
     options = {}
     for name in MESSAGE_ATTRIBUTES:
         value = _attr(message, name)
@@ -108,7 +89,7 @@ def _options(message: Any) -> dict[str, Any]:
 class _Unsupported:
     """Collects unsupported features: raise at once, or remember them when ignoring."""
 
-    def __init__(self, ignore: bool, message: Any) -> None:
+    def __init__(self, ignore: bool, message: EmailMessage) -> None:
         self.ignore = ignore
         self.message = message
         self.ignored: list[str] = []
@@ -119,7 +100,7 @@ class _Unsupported:
         self.ignored.append(feature)
 
 
-def _track_links(value: Any, message: Any) -> str:
+def _track_links(value: object, message: EmailMessage) -> str:
     if isinstance(value, bool):
         return TrackLinks.HTML_AND_TEXT.value if value else TrackLinks.NONE.value
     try:
@@ -132,7 +113,7 @@ def _track_links(value: Any, message: Any) -> str:
         ) from None
 
 
-def _bodies(message: Any, data: dict[str, Any], unsupported: _Unsupported) -> None:
+def _bodies(message: EmailMessage, data: dict[str, Any], unsupported: _Unsupported) -> None:
     body = force_str(message.body or "")
     if getattr(message, "content_subtype", "plain") == "html":
         data["HtmlBody"] = body
@@ -157,7 +138,9 @@ def _bodies(message: Any, data: dict[str, Any], unsupported: _Unsupported) -> No
             unsupported(_("an alternative part of type %(mimetype)s") % {"mimetype": mimetype})
 
 
-def _headers(message: Any, data: dict[str, Any], to: list[ParsedAddress], cc: list[ParsedAddress]) -> None:
+def _headers(
+    message: EmailMessage, data: dict[str, Any], to: list[ParsedAddress], cc: list[ParsedAddress]
+) -> None:
     headers = []
     for name, value in (message.extra_headers or {}).items():
         lowered = name.lower()
@@ -184,7 +167,7 @@ def _headers(message: Any, data: dict[str, Any], to: list[ParsedAddress], cc: li
 
 
 def build_payload(
-    message: Any,
+    message: EmailMessage,
     *,
     message_stream: str | None = None,
     ignore_unsupported_features: bool = False,
@@ -244,13 +227,13 @@ def build_payload(
     if options.get("envelope_sender") is not None:
         unsupported(_("a custom envelope sender (envelope_sender)"))
 
-    template_id = options.get("template_id")
+    template_id = options.get("template_id", "")
     merge_global_data = options.get("merge_global_data")
     merge_data = options.get("merge_data")
     merge_metadata = options.get("merge_metadata")
     merge_headers = options.get("merge_headers")
     inline_css = options.get("inline_css")
-    templated = template_id is not None and template_id != ""
+    templated = template_id != ""
     if templated:
         if isinstance(template_id, int) or str(template_id).isdigit():
             data["TemplateId"] = int(template_id)
@@ -328,7 +311,7 @@ def _for_recipient(
 
 
 def _item(
-    data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: Any
+    data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: EmailMessage
 ) -> PayloadItem:
     validate(data, message, recipients=len(to) + len(others))
     body = _JSON.encode(data).encode("utf-8")
@@ -345,7 +328,9 @@ def count_recipients(data: Mapping[str, Any]) -> int:
     return sum(count_mailboxes(data[name]) for name in ("To", "Cc", "Bcc") if data.get(name))
 
 
-def validate(data: Mapping[str, Any], message: Any = None, recipients: int | None = None) -> None:
+def validate(
+    data: Mapping[str, Any], message: EmailMessage | None = None, recipients: int | None = None
+) -> None:
     """Refuse what Postmark would refuse anyway, before any HTTP call."""
     if recipients is None:
         recipients = count_recipients(data)

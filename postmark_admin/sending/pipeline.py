@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
 from ..config.effective import EffectiveConfig, Source, app_settings
@@ -32,20 +33,21 @@ from ..exceptions import (
     PostmarkUnsupportedFeature,
 )
 from .batching import Chunk, plan_chunks
-from .client import PostmarkClient
+from .client import PostmarkClient, error_code_and_message
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
 
 logger = logging.getLogger("postmark_admin.sending")
 
 
-def _set_status(message: Any, status: PostmarkStatus) -> None:
-    message.postmark_status = status
+def _set_status(message: EmailMessage, status: PostmarkStatus) -> None:
+    # Attributes Django's EmailMessage does not declare, hence setattr. anymail_status is
     # django-anymail's name, so code written for anymail reads the result unchanged.
-    message.anymail_status = status
+    setattr(message, "postmark_status", status)  # noqa: B010
+    setattr(message, "anymail_status", status)  # noqa: B010
 
 
-def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[Any, ...]]:
+def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[str | None, ...]]:
     """The configured default From, and the ``from_email`` values it replaces (None, "", Django's default).
 
     Only a default configured somewhere (not the built-in one) replaces a message's From.
@@ -59,7 +61,7 @@ def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[Any, ...]]
 
 
 def prepare(
-    messages: Sequence[Any], config: EffectiveConfig, *, fail_silently: bool
+    messages: Sequence[EmailMessage], config: EffectiveConfig, *, fail_silently: bool
 ) -> list[tuple[int, PreparedMessage]]:
     """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed."""
     prepared = []
@@ -108,8 +110,7 @@ def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any
     if isinstance(answer, list) and len(answer) == len(chunk.entries):
         return answer
     # A whole batch refused (ErrorCode 410, invalid JSON...) or an answer we cannot map.
-    error_code = answer.get("ErrorCode") if isinstance(answer, dict) else None
-    message = answer.get("Message") if isinstance(answer, dict) else None
+    error_code, message = error_code_and_message(answer)
     return PostmarkAPIError(
         _("Postmark refused the whole batch."),
         status_code=status_code,
@@ -119,8 +120,8 @@ def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any
     )
 
 
-def _error_for(result: Any, refused: bool, email_message: Any) -> PostmarkAPIError:
-    answer = result if isinstance(result, dict) else {}
+def _error_for(result: Any, refused: bool, email_message: EmailMessage) -> PostmarkAPIError:
+    error_code, message = error_code_and_message(result)
     kind = PostmarkRecipientsRefused if refused else PostmarkAPIError
     description = (
         _("Postmark refused every recipient of the message.")
@@ -130,14 +131,14 @@ def _error_for(result: Any, refused: bool, email_message: Any) -> PostmarkAPIErr
     return kind(
         description,
         status_code=422,
-        error_code=answer.get("ErrorCode"),
-        message=answer.get("Message"),
+        error_code=error_code,
+        message=message,
         response=result,
         email_message=email_message,
     )
 
 
-def _chunk_error_for(error: PostmarkError, email_message: Any) -> PostmarkError:
+def _chunk_error_for(error: PostmarkError, email_message: EmailMessage) -> PostmarkError:
     # A copy per message, each naming its own message (the constructor's arguments differ by class).
     own = type(error).__new__(type(error), *error.args)
     own.__dict__.update(error.__dict__)
@@ -158,7 +159,7 @@ def _ambiguous(error: PostmarkError) -> bool:
 class _Tally:
     """Each message's status, built chunk by chunk in request order (so the outcome is deterministic)."""
 
-    def __init__(self, messages: Sequence[Any], indexes: Sequence[int]) -> None:
+    def __init__(self, messages: Sequence[EmailMessage], indexes: Sequence[int]) -> None:
         self.messages = messages
         self.statuses: dict[int, PostmarkStatus] = {index: PostmarkStatus() for index in indexes}
         self.accepted: dict[int, bool] = dict.fromkeys(self.statuses, False)
@@ -185,7 +186,9 @@ class _Tally:
                 self.errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
 
 
-def send_messages(messages: Sequence[Any], config: EffectiveConfig, *, fail_silently: bool = False) -> int:
+def send_messages(
+    messages: Sequence[EmailMessage], config: EffectiveConfig, *, fail_silently: bool = False
+) -> int:
     """Send ``messages``; returns how many Postmark accepted (for at least one recipient)."""
     messages = list(messages)
     if not messages:

@@ -19,7 +19,6 @@ REJECTED = "rejected"
 INVALID = "invalid"
 FAILED = "failed"
 UNKNOWN = "unknown"
-STATUSES = (SENT, QUEUED, REJECTED, INVALID, FAILED, UNKNOWN)
 #: Which status wins when a message went out as several items (lower wins).
 _RANK = {SENT: 0, QUEUED: 1, REJECTED: 2, INVALID: 3, UNKNOWN: 4, FAILED: 5}
 
@@ -100,8 +99,8 @@ def parse_result(
         message_id = str(result["MessageID"])
         return dict.fromkeys(recipients, RecipientStatus(QUEUED, message_id)), True, False
     if error_code == 0:
-        message_id = str(result.get("MessageID") or "") or None
-        statuses = dict.fromkeys(recipients, RecipientStatus(SENT, message_id))
+        sent_id = str(result.get("MessageID") or "") or None
+        statuses = dict.fromkeys(recipients, RecipientStatus(SENT, sent_id))
         for address in addresses_in(message, _INACTIVE):
             statuses[by_lower.get(address, address)] = RecipientStatus(REJECTED)
         accepted = any(status.status == SENT for status in statuses.values()) or not statuses

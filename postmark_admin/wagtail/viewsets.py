@@ -75,24 +75,8 @@ class WebhookEventViewSet(ModelViewSet):
     search_fields = ["recipient", "message_id", "tag"]
     # Searching goes through views.EventIndexView.search_queryset (the model is not in a search index).
     search_backend_name = None
-    inspect_view_fields = [
-        "event_type",
-        "record_type",
-        "reject_reason",
-        "recipient",
-        "message_id",
-        "message_stream",
-        "tag",
-        "occurred_at",
-        "received_at",
-        "bounce_id",
-        "description",
-        "mta_response",
-        "user_agent",
-        "click_url",
-        "metadata",
-        "payload",
-    ]
+    # The fields of the Django admin's event page, the same way (the model says which).
+    inspect_view_fields = WebhookEvent.detail_fields()
     if not permissions.HAS_POLICY_REGISTRY:
         # Wagtail 7.x reads the policy from the viewset; 8.0+ from its registry (permissions.register_policies).
         permission_policy = permissions.events_policy

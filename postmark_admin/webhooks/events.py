@@ -12,10 +12,9 @@ import enum
 import hashlib
 import json
 import math
-import operator
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -75,9 +74,20 @@ class PayloadKind(enum.StrEnum):
     INBOUND = "inbound"
 
 
-TRACKING_RECORD_TYPES = frozenset(
-    {"Bounce", "SpamComplaint", "Delivery", "Open", "Click", "SubscriptionChange"}
-)
+class RecordType(enum.StrEnum):
+    """Postmark's ``RecordType`` values (postmark-api.md, section 5). Another value is stored as it came."""
+
+    BOUNCE = "Bounce"
+    SPAM_COMPLAINT = "SpamComplaint"
+    DELIVERY = "Delivery"
+    OPEN = "Open"
+    CLICK = "Click"
+    SUBSCRIPTION_CHANGE = "SubscriptionChange"
+    INBOUND = "Inbound"
+
+
+#: The record types that carry Postmark's bounce ``ID``, ``Type`` and ``Description``.
+_BOUNCE_RECORDS = (RecordType.BOUNCE, RecordType.SPAM_COMPLAINT)
 
 #: Bounce ``Type`` -> (event type, reject reason). Postmark's table of bounce types; a Type
 #: missing from it is stored as ``unknown`` with its payload, never dropped.
@@ -115,18 +125,19 @@ SUPPRESSION_REASONS: dict[str, tuple[EventType, str]] = {
 }
 
 # Which field holds the recipient and the time, per record type.
-_RECIPIENT_FIELD = {"Bounce": "Email", "SpamComplaint": "Email"}
-_TIME_FIELD = {
-    "Bounce": "BouncedAt",
-    "SpamComplaint": "BouncedAt",
-    "Delivery": "DeliveredAt",
-    "Open": "ReceivedAt",
-    "Click": "ReceivedAt",
-    "SubscriptionChange": "ChangedAt",
+_RECIPIENT_FIELD: dict[str, str] = {RecordType.BOUNCE: "Email", RecordType.SPAM_COMPLAINT: "Email"}
+_TIME_FIELD: dict[str, str] = {
+    RecordType.BOUNCE: "BouncedAt",
+    RecordType.SPAM_COMPLAINT: "BouncedAt",
+    RecordType.DELIVERY: "DeliveredAt",
+    RecordType.OPEN: "ReceivedAt",
+    RecordType.CLICK: "ReceivedAt",
+    RecordType.SUBSCRIPTION_CHANGE: "ChangedAt",
 }
 _ANY_TIME_FIELDS = ("ReceivedAt", "DeliveredAt", "BouncedAt", "ChangedAt", "Date")
 
-# Column sizes of WebhookEvent (a longer value is cut, so that no payload can fail the insert).
+# Column sizes of WebhookEvent (models.py takes them from here): normalize() cuts a longer value,
+# so that no payload can fail the insert.
 MAX_RECORD_TYPE = 50
 MAX_RECIPIENT = 320
 MAX_MESSAGE_ID = 100
@@ -139,12 +150,16 @@ INT64 = range(-(2**63), 2**63)
 
 @dataclass(frozen=True)
 class NormalizedEvent:
-    """One webhook, normalized: the values of a :class:`~postmark_admin.models.WebhookEvent`."""
+    """One webhook, normalized: ``kind``, then the values of a :class:`~postmark_admin.models.WebhookEvent`.
+
+    Its fields after ``kind`` are the model's columns (in the model's order) but the id and
+    ``received_at``, which the database row adds: :data:`MODEL_FIELDS` lists them.
+    """
 
     kind: PayloadKind
+    dedupe_key: str
     event_type: str
     record_type: str
-    dedupe_key: str
     reject_reason: str = ""
     recipient: str = ""
     message_id: str = ""
@@ -152,38 +167,20 @@ class NormalizedEvent:
     tag: str = ""
     occurred_at: datetime | None = None
     bounce_id: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     mta_response: str = ""
     user_agent: str = ""
     click_url: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
 
     def model_fields(self) -> dict[str, Any]:
         """The values to store, keyed by WebhookEvent field name."""
-        return dict(zip(MODEL_FIELDS, _stored_values(self), strict=True))
+        return {name: getattr(self, name) for name in MODEL_FIELDS}
 
 
-#: The fields of :class:`NormalizedEvent` that are WebhookEvent columns, in a fixed order.
-MODEL_FIELDS = (
-    "dedupe_key",
-    "event_type",
-    "record_type",
-    "reject_reason",
-    "recipient",
-    "message_id",
-    "message_stream",
-    "tag",
-    "occurred_at",
-    "bounce_id",
-    "metadata",
-    "description",
-    "mta_response",
-    "user_agent",
-    "click_url",
-    "payload",
-)
-_stored_values = operator.attrgetter(*MODEL_FIELDS)
+#: The fields of :class:`NormalizedEvent` that are WebhookEvent columns, in order.
+MODEL_FIELDS = tuple(item.name for item in fields(NormalizedEvent) if item.name != "kind")
 
 
 # -- parsing the body ----------------------------------------------------------------------------
@@ -219,9 +216,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise InvalidWebhookPayload(
             gettext("Expected a JSON object, got a JSON %(type)s.") % {"type": _json_type(payload)}
         )
-    if _NEEDS_CLEANING.search(body):
-        payload = clean(payload)
-    return payload
+    cleaned: dict[str, Any] = clean(payload) if _NEEDS_CLEANING.search(body) else payload
+    return cleaned
 
 
 def _json_type(value: Any) -> str:
@@ -264,9 +260,9 @@ _INBOUND_MARKERS = ("FromFull", "ToFull", "OriginalRecipient", "RawEmail", "Stri
 def payload_kind(payload: Mapping[str, Any]) -> PayloadKind | None:
     """TRACKING, INBOUND, or None when the object is not a Postmark webhook payload."""
     record_type = payload.get("RecordType")
-    if isinstance(record_type, str) and record_type.strip() and record_type != "Inbound":
+    if isinstance(record_type, str) and record_type.strip() and record_type != RecordType.INBOUND:
         return PayloadKind.TRACKING
-    if record_type == "Inbound":
+    if record_type == RecordType.INBOUND:
         return PayloadKind.INBOUND
     looks_inbound = any(key in payload for key in _INBOUND_MARKERS) or (
         "From" in payload and ("TextBody" in payload or "HtmlBody" in payload)
@@ -344,7 +340,7 @@ def dedupe_key(payload: Mapping[str, Any], record_type: str) -> str:
     Bounce and SpamComplaint records carry Postmark's own ID; every other record is
     identified by its whole content (a retry sends the same body again).
     """
-    if record_type in ("Bounce", "SpamComplaint"):
+    if record_type in _BOUNCE_RECORDS:
         bounce_id = _bounce_id(payload.get("ID"))
         if bounce_id is not None:
             return f"{record_type}:{bounce_id}"
@@ -360,28 +356,29 @@ def _first_address(items: Any) -> str:
 
 
 def _classify(record_type: str, payload: Mapping[str, Any]) -> tuple[str, str]:
-    if record_type in ("Bounce", "SpamComplaint"):
+    if record_type in _BOUNCE_RECORDS:
         bounce_type = payload.get("Type")
-        if record_type == "SpamComplaint" and not isinstance(bounce_type, str):
+        if record_type == RecordType.SPAM_COMPLAINT and not isinstance(bounce_type, str):
             bounce_type = "SpamComplaint"
         if isinstance(bounce_type, str) and bounce_type in BOUNCE_TYPES:
             event_type, reason = BOUNCE_TYPES[bounce_type]
             return str(event_type), str(reason)
         return str(EventType.UNKNOWN), ""
-    if record_type == "Delivery":
+    if record_type == RecordType.DELIVERY:
         return str(EventType.DELIVERED), ""
-    if record_type == "Open":
+    if record_type == RecordType.OPEN:
         return str(EventType.OPENED), ""
-    if record_type == "Click":
+    if record_type == RecordType.CLICK:
         return str(EventType.CLICKED), ""
-    if record_type == "SubscriptionChange":
+    if record_type == RecordType.SUBSCRIPTION_CHANGE:
         # Postmark: a missing SuppressSending means the address is suppressed.
         suppress = payload.get("SuppressSending", True)
         if suppress is False:
             return str(EventType.SUBSCRIBED), ""
-        reason = payload.get("SuppressionReason")
+        suppression = payload.get("SuppressionReason")
         event_type, reject = SUPPRESSION_REASONS.get(
-            reason if isinstance(reason, str) else "", (EventType.UNSUBSCRIBED, RejectReason.UNSUBSCRIBED)
+            suppression if isinstance(suppression, str) else "",
+            (EventType.UNSUBSCRIBED, RejectReason.UNSUBSCRIBED),
         )
         return str(event_type), str(reject)
     return str(EventType.UNKNOWN), ""
@@ -412,8 +409,8 @@ def normalize(payload: dict[str, Any], kind: PayloadKind | None = None) -> Norma
         return NormalizedEvent(
             kind=kind,
             event_type=str(EventType.INBOUND),
-            record_type="Inbound",
-            dedupe_key=dedupe_key(payload, "Inbound"),
+            record_type=str(RecordType.INBOUND),
+            dedupe_key=dedupe_key(payload, RecordType.INBOUND),
             recipient=recipient[:MAX_RECIPIENT],
             occurred_at=parse_timestamp(payload.get("Date")),
             description=text(payload.get("Subject")),
@@ -428,7 +425,7 @@ def normalize(payload: dict[str, Any], kind: PayloadKind | None = None) -> Norma
     occurred_at = next(
         (t for t in (parse_timestamp(payload.get(name)) for name in time_fields) if t is not None), None
     )
-    is_bounce = record_type in ("Bounce", "SpamComplaint")
+    is_bounce = record_type in _BOUNCE_RECORDS
     return NormalizedEvent(
         kind=kind,
         event_type=event_type,
@@ -440,9 +437,9 @@ def normalize(payload: dict[str, Any], kind: PayloadKind | None = None) -> Norma
         bounce_id=_bounce_id(payload.get("ID")) if is_bounce else None,
         description=text(payload.get("Description")) if is_bounce else "",
         mta_response=text(payload.get("Details"))
-        if record_type in ("Bounce", "SpamComplaint", "Delivery")
+        if record_type in (*_BOUNCE_RECORDS, RecordType.DELIVERY)
         else "",
         user_agent=text(payload.get("UserAgent")),
-        click_url=text(payload.get("OriginalLink")) if record_type == "Click" else "",
+        click_url=text(payload.get("OriginalLink")) if record_type == RecordType.CLICK else "",
         **common,
     )

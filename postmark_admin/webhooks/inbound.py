@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses
+from functools import partial
 from typing import Any, TypeVar
 
 from .events import parse_timestamp, text
@@ -117,7 +118,7 @@ def _json_addresses(full: Any, plain: Any) -> tuple[Address, ...]:
 
 
 def _parse_addresses(values: list[str]) -> tuple[Address, ...]:
-    pairs = _safe(lambda: getaddresses([v for v in values if v]), [])
+    pairs: list[tuple[str, str]] = _safe(lambda: getaddresses([v for v in values if v]), [])
     return tuple(Address(addr, name) for name, addr in pairs if addr)
 
 
@@ -164,7 +165,8 @@ def _json_attachments(items: Any) -> tuple[InboundAttachment, ...]:
 
 
 def _raw_addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
-    return _parse_addresses([str(v) for v in _safe(lambda: message.get_all(name) or [], [])])
+    values: list[Any] = _safe(lambda: message.get_all(name) or [], [])
+    return _parse_addresses([str(value) for value in values])
 
 
 def _raw_body(message: EmailMessage, subtype: str) -> str:
@@ -178,10 +180,10 @@ def _raw_attachments(message: EmailMessage) -> tuple[InboundAttachment, ...]:
     def read() -> tuple[InboundAttachment, ...]:
         found = []
         for part in message.iter_attachments():
-            payload = _safe(lambda part=part: part.get_payload(decode=True), None)
+            payload = _safe(partial(part.get_payload, decode=True), None)
             found.append(
                 InboundAttachment(
-                    name=_safe(lambda part=part: part.get_filename() or "", ""),
+                    name=_safe(part.get_filename, None) or "",
                     content_type=part.get_content_type(),
                     content=payload if isinstance(payload, bytes) else b"",
                     content_id=str(part.get("Content-ID", "") or "").strip().strip("<>"),
@@ -202,7 +204,7 @@ _SCORE = re.compile(r"score=(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 def _spam(headers: tuple[tuple[str, str], ...]) -> tuple[float | None, bool | None]:
-    by_name = {}
+    by_name: dict[str, str] = {}
     for key, value in headers:
         by_name.setdefault(key.lower(), value)
     score: float | None = None
@@ -247,11 +249,12 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
         "date": parse_timestamp(payload.get("Date")),
     }
     raw = payload.get("RawEmail")
-    message = None
+    message: EmailMessage | None = None
     if isinstance(raw, str) and raw.strip():
-        message = _safe(lambda: email.message_from_string(raw, policy=email.policy.default), None)
-        if message is not None and not _safe(message.keys, []):
-            message = None  # Not a mail (no header at all): Postmark's JSON is the better source.
+        mail = _safe(lambda: email.message_from_string(raw, policy=email.policy.default), None)
+        # A text without any header is not a mail: Postmark's JSON is the better source then.
+        if mail is not None and _safe(lambda: bool(mail.keys()), False):
+            message = mail
     if message is not None:
         raw_from = _raw_addresses(message, "From")
         raw_values = {

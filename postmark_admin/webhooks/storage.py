@@ -4,35 +4,29 @@ Postmark may deliver the same event more than once, and two deliveries can reach
 two worker processes at the same moment. The event's ``dedupe_key`` is unique, and
 one ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` both stores it
 and says whether this request stored it: the database, not a read-then-write in
-Python, decides which request wins, so only the winner sends the signal.
+Python, decides which request wins, so only the winner sends the signal. :func:`prune_events`
+deletes old events in small batches (``manage.py postmark_prune_events``).
 
-The webhook view calls :func:`insert_event`, which sends the row's values straight
-to the database (no model instance, no per-field preparation for the text columns:
-about 40 µs less per event, see bench/webhooks.py); :func:`stored_event` builds the
-model instance afterwards, only when a signal receiver needs one.
+The webhook view calls :func:`insert_event`, which builds no model instance (each
+value goes through its field's ``get_db_prep_save``, as the ORM's own INSERT does);
+:func:`stored_event` builds the instance afterwards, only when a signal receiver needs one.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
-from functools import lru_cache
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from ..models import WebhookEvent
-from .events import MODEL_FIELDS, NormalizedEvent
+from .events import NormalizedEvent
 
 #: Backends whose SQL has ``ON CONFLICT ... DO NOTHING RETURNING`` (SQLite since 3.35).
 _RETURNING_VENDORS = ("postgresql", "sqlite")
-
-#: The columns :func:`insert_event` writes, in order: the normalized fields, then ``received_at``.
-_COLUMNS = (*MODEL_FIELDS, "received_at")
-_values = attrgetter(*MODEL_FIELDS)
-_DATETIMES = frozenset({"occurred_at", "received_at"})
-_JSON = frozenset({"metadata", "payload"})
 
 
 class Inserted(NamedTuple):
@@ -43,32 +37,32 @@ class Inserted(NamedTuple):
     using: str
 
 
-@lru_cache(maxsize=8)
-def _insert_sql(vendor: str, alias: str) -> str:
-    # Keyed by vendor and alias (both fixed for a process's connection); built on first use, not at import.
-    connection = connections[alias]
+def _sql_names(connection: BaseDatabaseWrapper) -> tuple[str, dict[str, str]]:
+    """The events table and its columns (by field name), quoted for raw SQL on ``connection``."""
     opts = WebhookEvent._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(opts.get_field(name).column) for name in _COLUMNS)
+    columns = {}
+    for field in opts.concrete_fields:
+        assert field.column is not None  # a concrete field has one (django-stubs: str | None)
+        columns[field.name] = quote(field.column)
+    return quote(opts.db_table), columns
+
+
+def insert_statement(
+    normalized: NormalizedEvent, received_at: datetime, connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    """The ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` of the event, and its parameters."""
+    table, columns = _sql_names(connection)
+    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+    row = {**normalized.model_fields(), "received_at": received_at}
     # Only identifiers from the model's own metadata are interpolated; values are parameters.
-    return (
-        f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-        f"ON CONFLICT ({quote(opts.get_field('dedupe_key').column)}) DO NOTHING "
-        f"RETURNING {quote(opts.pk.column)}"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns[field.name] for field in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({columns['dedupe_key']}) DO NOTHING RETURNING {columns['id']}"
     )
-
-
-def _parameters(normalized: NormalizedEvent, received_at: datetime, connection: Any) -> list[Any]:
-    ops = connection.ops
-    values: list[Any] = []
-    for name, value in zip(_COLUMNS, (*_values(normalized), received_at), strict=True):
-        if name in _JSON:
-            value = ops.adapt_json_value(value, None)
-        elif name in _DATETIMES and value is not None:
-            value = ops.adapt_datetimefield_value(value)
-        values.append(value)
-    return values
+    # get_db_prep_save: each value as the ORM's own INSERT would send it (JSON, aware datetimes...).
+    return sql, [field.get_db_prep_save(row[field.name], connection) for field in fields]
 
 
 def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inserted:
@@ -81,13 +75,11 @@ def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inser
     connection = connections[alias]
     received_at = timezone.now()
     if connection.vendor not in _RETURNING_VENDORS:
-        event = _instance(normalized, None, received_at, alias)
+        event = WebhookEvent(received_at=received_at, **normalized.model_fields())
         created = _save_portably(event, alias)
         return Inserted(event.pk if created else None, received_at, alias)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _insert_sql(connection.vendor, alias), _parameters(normalized, received_at, connection)
-        )
+        cursor.execute(*insert_statement(normalized, received_at, connection))
         row = cursor.fetchone()
     return Inserted(row[0] if row is not None else None, received_at, alias)
 
@@ -96,29 +88,11 @@ def stored_event(normalized: NormalizedEvent, inserted: Inserted) -> WebhookEven
     """The :class:`~postmark_admin.models.WebhookEvent` that :func:`insert_event` stored."""
     if inserted.pk is None:
         raise ValueError("the event was not stored by this call (already stored)")
-    return _instance(normalized, inserted.pk, inserted.received_at, inserted.using)
-
-
-def store_event(normalized: NormalizedEvent, using: str | None = None) -> tuple[WebhookEvent, bool]:
-    """Insert the event unless an event with the same ``dedupe_key`` exists.
-
-    Returns ``(event, created)``. When ``created`` is False the returned event was not
-    saved (it has no primary key): the stored one is the earlier delivery's.
-    """
-    inserted = insert_event(normalized, using)
-    if inserted.pk is None:
-        return _instance(normalized, None, inserted.received_at, None), False
-    return stored_event(normalized, inserted), True
-
-
-def _instance(
-    normalized: NormalizedEvent, pk: int | None, received_at: datetime, alias: str | None
-) -> WebhookEvent:
-    event = WebhookEvent(pk=pk, received_at=received_at, **normalized.model_fields())
-    if pk is not None:
-        event._state.adding = False
-        event._state.db = alias
-    return event
+    opts = WebhookEvent._meta
+    row = {**normalized.model_fields(), opts.pk.attname: inserted.pk, "received_at": inserted.received_at}
+    # from_db(): an instance of a row that is in the database (as a query's results are).
+    names = [field.attname for field in opts.concrete_fields]
+    return WebhookEvent.from_db(inserted.using, names, [row[name] for name in names])
 
 
 def _save_portably(event: WebhookEvent, alias: str) -> bool:
@@ -131,3 +105,33 @@ def _save_portably(event: WebhookEvent, alias: str) -> bool:
             raise
         return False
     return True
+
+
+def prune_events(
+    cutoff: datetime, batch_size: int = 5000, pause: float = 0.0, using: str | None = None
+) -> int:
+    """Delete events received before ``cutoff``, ``batch_size`` rows per transaction; return how many.
+
+    Each batch is one ``DELETE ... WHERE id IN (SELECT id ... LIMIT n)`` in its own transaction: no row
+    is loaded into Python and no lock is held for long, so it runs while webhooks keep arriving.
+    """
+    alias = using or router.db_for_write(WebhookEvent)
+    connection = connections[alias]
+    table, columns = _sql_names(connection)
+    pk, received = columns["id"], columns["received_at"]
+    # Identifiers come from the model's metadata; the cutoff and the batch size are parameters.
+    sql = (
+        f"DELETE FROM {table} WHERE {pk} IN ("  # noqa: S608
+        f"SELECT {pk} FROM {table} WHERE {received} < %s ORDER BY {received} LIMIT %s)"
+    )
+    params = [WebhookEvent._meta.get_field("received_at").get_db_prep_value(cutoff, connection), batch_size]
+    total = 0
+    while True:
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            deleted: int = cursor.rowcount
+        total += deleted
+        if deleted < batch_size:
+            return total
+        if pause:
+            time.sleep(pause)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postmark_admin.models import WebhookEvent
-from postmark_admin.webhooks.events import PayloadKind, payload_kind
+from postmark_admin.webhooks.events import PayloadKind, RecordType, payload_kind
 
 from .conftest import INBOUND_URL, TRACKING_URL, post
 from .payloads import load
@@ -41,21 +41,7 @@ field_names = st.sampled_from(
         }
     )
 )
-record_types = st.sampled_from(
-    [
-        "Bounce",
-        "SpamComplaint",
-        "Delivery",
-        "Open",
-        "Click",
-        "SubscriptionChange",
-        "Inbound",
-        "",
-        "Other",
-        None,
-        1,
-    ]
-)
+record_types = st.sampled_from([*(record_type.value for record_type in RecordType), "", "Other", None, 1])
 # Postmark-shaped objects with hostile values, mutated real payloads, and anything at all.
 postmark_like = st.builds(
     lambda rt, fields: ({"RecordType": rt} if rt is not None else {}) | fields,

@@ -1,24 +1,21 @@
-"""``manage.py postmark_prune_events [--older-than 30d]``: delete old webhook events in small batches.
-
-Each batch is one ``DELETE ... WHERE id IN (SELECT id ... LIMIT n)`` in its own
-transaction: no row is loaded into Python, and no lock is held for long, so it
-can run on a table of millions of rows while webhooks keep arriving.
-"""
+"""``manage.py postmark_prune_events [--older-than 30d]``: delete old webhook events in small batches
+(:func:`postmark_admin.webhooks.storage.prune_events`), so it can run on a table of millions of rows
+while webhooks keep arriving."""
 
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections, router, transaction
+from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from postmark_admin.config.effective import app_settings
 from postmark_admin.models import WebhookEvent
+from postmark_admin.webhooks.storage import prune_events
 
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _AGE = re.compile(r"^\s*(\d+)\s*([wdhms]?)\s*$", re.IGNORECASE)
@@ -31,33 +28,6 @@ def parse_age(value: str) -> timedelta:
         raise ValueError(value)
     unit = _UNITS[(match.group(2) or "d").lower()]
     return timedelta(**{unit: int(match.group(1))})
-
-
-def prune_events(cutoff: Any, batch_size: int = 5000, pause: float = 0.0, using: str | None = None) -> int:
-    """Delete events received before ``cutoff``, ``batch_size`` rows per transaction; return how many."""
-    alias = using or router.db_for_write(WebhookEvent)
-    connection = connections[alias]
-    opts = WebhookEvent._meta
-    quote = connection.ops.quote_name
-    table, pk = quote(opts.db_table), quote(opts.pk.column)
-    received = opts.get_field("received_at")
-    # Identifiers come from the model's metadata; the cutoff and the batch size are parameters.
-    sql = (
-        f"DELETE FROM {table} WHERE {pk} IN ("  # noqa: S608
-        f"SELECT {pk} FROM {table} WHERE {quote(received.column)} < %s "
-        f"ORDER BY {quote(received.column)} LIMIT %s)"
-    )
-    params = [received.get_db_prep_value(cutoff, connection), batch_size]
-    total = 0
-    while True:
-        with transaction.atomic(using=alias), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            deleted = cursor.rowcount
-        total += deleted
-        if deleted < batch_size:
-            return total
-        if pause:
-            time.sleep(pause)
 
 
 class Command(BaseCommand):
