@@ -87,6 +87,10 @@ class Imports:
 
 #: Underscore names that are Django's documented API.
 DJANGO_API = frozenset({"_meta", "_state", "_default_manager", "_base_manager"})
+#: The one undocumented Django attribute read, and why: ``settings._wrapped`` is the object that
+#: override_settings and pytest-django's ``settings`` fixture replace, which config/effective.py's memo
+#: must notice (a deleted setting sends no signal); Django has no public way to tell.
+ALLOWED_PRIVATE = frozenset({("settings", "_wrapped")})
 
 
 def own_private_names(tree: ast.Module) -> set[str]:
@@ -136,7 +140,11 @@ def imports_of(module: Module, modules: dict[str, Module]) -> Imports:
             continue
         if node.value.id in module_aliases:
             private.append(f"line {node.lineno}: {module_aliases[node.value.id]}.{node.attr}")
-        elif node.value.id not in ("self", "cls") and node.attr not in own | DJANGO_API:
+        elif (
+            node.value.id not in ("self", "cls")
+            and node.attr not in own | DJANGO_API
+            and (node.value.id, node.attr) not in ALLOWED_PRIVATE
+        ):
             # Another object's private state (e.g. the sandbox's lock, the admin site's registry).
             private.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
     # Importing a.b.c runs a/__init__.py and a/b/__init__.py too.
