@@ -1,6 +1,6 @@
 """Cost of reading the effective configuration, as the backend and the webhook views do per request.
 
-Run: /work/venv311/bin/python bench/config.py [--reads 20000]
+Run: python3 scripts/bench.py config [--reads 20000]
 
 Prints microseconds per ``effective_config()`` call and SQL queries per call:
 * warm, nothing changed (the memo answers);
