@@ -18,6 +18,7 @@ for the run and stopped after it. Without PostgreSQL, ``admin --only sqlite`` st
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import socket
@@ -114,7 +115,9 @@ def needs_postgres(name: str, args: list[str]) -> bool:
     if name == "webhooks":
         return "BENCH_PG" not in os.environ
     if name == "admin":
-        only_sqlite = "sqlite" in args and "--only" in args
+        only_sqlite = "--only=sqlite" in args or any(
+            first == "--only" and second == "sqlite" for first, second in itertools.pairwise(args)
+        )
         return not only_sqlite and "BENCH_POSTGRES_URL" not in os.environ
     return False
 
