@@ -2,8 +2,8 @@
 
 Run it from the repository root::
 
-    /work/venv311/bin/python bench/admin_events.py             # SQLite, then PostgreSQL
-    /work/venv311/bin/python bench/admin_events.py --only sqlite --rows 1000 100000
+    python3 scripts/bench.py admin                             # SQLite, then PostgreSQL
+    python3 scripts/bench.py admin --only sqlite --rows 1000 100000
 
 For each database it fills the table (one INSERT ... SELECT over a generated series), then
 times three admin pages through Django's test client: the changelist, a filter by event type and

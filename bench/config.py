@@ -1,6 +1,6 @@
 """Cost of reading the effective configuration, as the backend and the webhook views do per request.
 
-Run: /work/venv311/bin/python bench/config.py [--reads 20000] [--cache redis|locmem]
+Run: python3 scripts/bench.py config [--reads 20000] [--cache redis|locmem]
 
 Prints microseconds (wall and this process's CPU) per ``effective_config()`` call, and SQL queries
 per call. The backend makes one call per ``send_messages()``, a webhook view one per request.

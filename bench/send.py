@@ -1,6 +1,6 @@
 """Sending throughput: postmark_admin vs django-anymail vs postmarker, against the local sandbox.
 
-Run: /work/venv311/bin/python bench/send.py [--messages 1000] [--sequential 50] [--latency 10] [--rounds 5]
+Run: python3 scripts/bench.py send [--messages 1000] [--sequential 50] [--latency 10] [--rounds 5]
 
 The sandbox runs in its own process (``python -m postmark_admin.sandbox --https --latency MS``), as a
 real Postmark is another machine: the benchmark's client code and the sandbox's request handling do not

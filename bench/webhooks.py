@@ -1,6 +1,6 @@
 """Benchmark of the tracking webhook view.
 
-Run: ``/work/venv311/bin/python bench/webhooks.py`` (from the repository root).
+Run: ``python3 scripts/bench.py webhooks [options]`` (from the repository root).
 
 1. Per-event cost, in process, through Django's WSGI handler and the same middleware:
    our tracking view (which authenticates, normalizes and stores each event) on SQLite and

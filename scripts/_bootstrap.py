@@ -14,6 +14,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The Django series the scripts can pin (``--django``): the supported ones, and "6" for the newest 6.x.
+DJANGO_SERIES = {
+    "5.2": "django>=5.2,<5.3",
+    "6": "django>=6.0,<7",
+    "6.0": "django>=6.0,<6.1",
+    "6.1": "django>=6.1,<6.2",
+}
+
 
 def _say(message: str) -> None:
     print(f"==> {message}", flush=True)

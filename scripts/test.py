@@ -21,14 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bootstrap import ensure_venv, run
-
-DJANGO_SERIES = {
-    "5.2": "django>=5.2,<5.3",
-    "6": "django>=6.0,<7",
-    "6.0": "django>=6.0,<6.1",
-    "6.1": "django>=6.1,<6.2",
-}
+from _bootstrap import DJANGO_SERIES, ensure_venv, run
 
 
 def ensure_chromium() -> None:

@@ -236,7 +236,14 @@ def live_sandbox(live_server, transactional_db, clean_postmark_env):
         yield running
 
 
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+def _django_series() -> str:
+    import django
+
+    return f"{django.VERSION[0]}.{django.VERSION[1]}"
+
+
+#: One folder per Django series, so that a run on 5.2 and one on 6.1 keep both sets side by side.
+SCREENSHOTS = ROOT / "artifacts" / "screenshots" / f"django-{_django_series()}"
 
 
 def log_in_with_the_form(page, url: str, username: str, password: str, submit: str = "input[type=submit]"):
@@ -249,7 +256,7 @@ def log_in_with_the_form(page, url: str, username: str, password: str, submit: s
 
 
 def save_screenshot(page, name: str) -> None:
-    """A full-page PNG in artifacts/screenshots/ (gitignored; the docs copy the good ones)."""
+    """A full-page PNG in artifacts/screenshots/django-<series>/ (gitignored; the docs copy the good ones)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

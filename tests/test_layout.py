@@ -9,13 +9,15 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "postmark_admin"
+#: The package the suite imports: the checkout's, or the installed wheel's when the sdist's suite runs.
+PACKAGE = Path(importlib.util.find_spec("postmark_admin").origin).parent
 
 PUBLIC_FACES = {
     "__init__.py",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import django
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -68,6 +69,8 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
         context = {
             **settings_page.page_context(request, config, can_use_api),
             "events_changelist_url": self._events_changelist_url(),
+            # Django 6.1 styles breadcrumbs written as <ol class="breadcrumbs">, earlier ones a <div>.
+            "breadcrumbs_as_list": django.VERSION >= (6, 1),
             **(extra_context or {}),
         }
         if can_use_api:

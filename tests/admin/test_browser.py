@@ -1,7 +1,7 @@
 """The admin in a real Chromium: change the token, send a test email, see its Delivery event arrive.
 
 Runs a live server; the sandbox posts its webhooks back to the live server's tracking URL with
-the credentials stored in the settings row. Screenshots go to artifacts/screenshots/.
+the credentials stored in the settings row. Screenshots go to artifacts/screenshots/django-<series>/.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def test_change_token_send_test_email_and_see_the_delivery_event(
     # The panels below the form clear its float: a heading that stretched up behind the whole
     # form once painted blue bars between the fieldsets.
     assert page.locator("#postmark-webhook-urls h2").bounding_box()["height"] < 80
+    assert_breadcrumbs_are_styled_above_the_sidebar(page)
     form_text = page.inner_text("#postmarksettings_form")
     assert "Server API token:" in form_text and "server API token:" not in form_text
 
@@ -93,7 +94,27 @@ def test_change_token_send_test_email_and_see_the_delivery_event(
     dark_page = dark.new_page()
     dark_page.goto(f"{live_server.url}/admin/postmark_admin/postmarksettings/")
     assert_page_hides_secrets(dark_page)
+    assert_breadcrumbs_are_styled_above_the_sidebar(dark_page)
     save_screenshot(dark_page, "settings-page-dark")
     dark_page.goto(f"{live_server.url}/admin/postmark_admin/webhookevent/")
     save_screenshot(dark_page, "events-list-dark")
     dark.close()
+
+
+def assert_breadcrumbs_are_styled_above_the_sidebar(page) -> None:
+    """The settings page's breadcrumbs are the admin's bar (coloured, padded), wholly above the sidebar.
+
+    django-solo's change form wrote Django 5.2's markup, which Django 6.1 left unstyled: bare text that the
+    navigation sidebar then overlapped."""
+    bar = page.locator("nav .breadcrumbs")
+    style = bar.evaluate(
+        "element => { const s = getComputedStyle(element);"
+        " return {background: s.backgroundColor, paddingLeft: parseFloat(s.paddingLeft)}; }"
+    )
+    assert style["background"] not in ("rgba(0, 0, 0, 0)", "transparent"), style
+    assert style["paddingLeft"] >= 20, style
+    box = bar.bounding_box()
+    sidebar = page.locator("#nav-sidebar").bounding_box()
+    assert box["y"] + box["height"] <= sidebar["y"], (box, sidebar)
+    link = page.locator("nav .breadcrumbs a").first.bounding_box()
+    assert link["x"] >= box["x"] + 20, (link, box)

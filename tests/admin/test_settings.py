@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import django
 import pytest
 from django.contrib import admin
 from django.db import connection
@@ -161,6 +162,21 @@ urlpatterns = [path("admin/", admin.site.urls)]
 @override_settings(ROOT_URLCONF=__name__)
 def test_without_webhook_urls_the_page_says_how_to_add_them(superuser_client):
     assert 'include("postmark_admin.urls")' in get_page(superuser_client)
+
+
+def test_breadcrumbs_are_written_in_the_markup_the_installed_django_styles(superuser_client):
+    # django-solo writes Django 5.2's <div class="breadcrumbs">; Django 6.1 styles only an <ol>.
+    html = get_page(superuser_client)
+    home = f'<a href="{reverse("admin:index")}">Home</a>'
+    app = f'<a href="{reverse("admin:app_list", args=["postmark_admin"])}">Postmark</a>'
+    if django.VERSION >= (6, 1):
+        expected = f'<ol class="breadcrumbs">\n<li>{home}</li>\n<li>{app}</li>\n'
+        expected += '<li aria-current="page">Postmark settings</li>\n</ol>'
+        assert '<div class="breadcrumbs">' not in html
+    else:
+        expected = f'<div class="breadcrumbs">\n{home}\n&rsaquo; {app}\n&rsaquo; Postmark settings\n</div>'
+        assert '<ol class="breadcrumbs">' not in html
+    assert expected in html
 
 
 def test_summary_counts_events_of_the_last_24_hours_by_type(superuser_client):

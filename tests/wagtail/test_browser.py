@@ -1,7 +1,7 @@
 """Wagtail's admin in a real Chromium: log in, change the token, send a test email, see its event.
 
 The sandbox posts its Delivery webhook back to the live server's tracking URL with the credentials
-stored in the settings row. Screenshots go to artifacts/screenshots/wagtail-*.png.
+stored in the settings row. Screenshots go to artifacts/screenshots/django-<series>/wagtail-*.png.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.urls import reverse
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from tests.conftest import (
     BROWSER_TOKEN,
+    VIEWPORT,
     assert_page_hides_secrets,
     log_in_with_the_form,
     needs_chromium,
@@ -31,7 +32,7 @@ pytestmark = [
 
 
 def test_wagtail_change_token_send_test_email_and_see_the_event(
-    live_server, live_sandbox, page, django_user_model
+    live_server, live_sandbox, browser, page, django_user_model
 ):
     django_user_model.objects.create_superuser("editor", "editor@example.com", "editor-password")
     settings_path = reverse("postmark_admin_settings:edit")
@@ -81,3 +82,13 @@ def test_wagtail_change_token_send_test_email_and_see_the_event(
     assert '"RecordType": "Delivery"' in page.inner_text(".postmark-payload >> nth=-1")
     assert_page_hides_secrets(page)
     save_screenshot(page, "wagtail-event-inspect")
+
+    # The settings page in Wagtail's dark theme (its default theme follows the system's).
+    dark = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
+    dark.add_cookies(page.context.cookies())
+    dark_page = dark.new_page()
+    dark_page.goto(live_server.url + settings_path)
+    dark_page.wait_for_selector("#postmark-effective-config")
+    assert_page_hides_secrets(dark_page)
+    save_screenshot(dark_page, "wagtail-settings-dark")
+    dark.close()
