@@ -19,12 +19,13 @@ from solo.admin import SingletonModelAdmin
 from ..config.effective import effective_config
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import settings_page
+from .guards import CheckedInputAdmin
 
 #: The Django admin also shows when the row last changed, after the groups both admins show.
 HISTORY = settings_page.FieldGroup(_("History"), ("updated_at",))
 
 
-class PostmarkSettingsAdmin(SingletonModelAdmin):
+class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
     """The Postmark settings page; see docs/admin.rst."""
 
     change_form_template = "admin/postmark_admin/postmarksettings/change_form.html"
