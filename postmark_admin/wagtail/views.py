@@ -7,6 +7,7 @@ the Django admin uses too.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -15,19 +16,22 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.defaults import permission_denied
 from django.views.generic import View
 from wagtail.admin import messages
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.panels import MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
 
 from ..config.effective import effective_config
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import settings_page
-from ..screens.events import CappedCountPaginator, json_block, search_filter
+from ..screens.events import COUNT_CAP, CappedCountPaginator, json_block, search_filter
 from .permissions import events_policy, settings_policy
 
 #: The settings viewset's URL namespace (see :class:`~postmark_admin.wagtail.viewsets.PostmarkSettingsViewSet`).
@@ -134,12 +138,25 @@ class SettingsActionView(ForbiddenMixin, View):
 # -- the events ------------------------------------------------------------------------------------
 
 
+class EventPaginator(CappedCountPaginator, WagtailPaginator):
+    """Wagtail's paginator (a page number that is not a page shows the first or the last page) with the
+    capped count, which it reports as "more than 10,000 webhook events"."""
+
+    @cached_property
+    def items_count_label(self) -> str:
+        if not self.is_capped:
+            return str(super().items_count_label)
+        return gettext("more than %(count)s %(name)s") % {
+            "count": number_format(COUNT_CAP, force_grouping=True),
+            "name": self.verbose_name_plural,
+        }
+
+
 class EventIndexView(ForbiddenMixin, generic.IndexView):
     """Newest first, index-friendly search (as in the Django admin), and no full ``COUNT(*)``."""
 
     default_ordering = "-received_at"
-    paginator_class = CappedCountPaginator
-    paginate_by = 100
+    paginator_class = EventPaginator
 
     def search_queryset(self, queryset: QuerySet[WebhookEvent]) -> QuerySet[WebhookEvent]:
         if not self.is_searching:
