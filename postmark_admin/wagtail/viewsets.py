@@ -55,6 +55,11 @@ class PostmarkSettingsViewSet(ViewSet):
                     )
                     for name in settings_page.ACTION_NAMES
                 ),
+                path(
+                    f"{settings_page.GENERATE_PASSWORD.replace('_', '-')}/",
+                    views.GeneratePasswordView.as_view(),
+                    name=settings_page.GENERATE_PASSWORD,
+                ),
             ]
         )
 

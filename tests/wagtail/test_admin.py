@@ -347,3 +347,45 @@ def test_events_listing_refuses_nul_before_the_database(operator, events, view, 
 def test_events_listing_shows_100_events_a_page_as_the_django_admin_does(operator, events):
     # The viewset's list_per_page (Wagtail's default 20) used to override the view's paginate_by.
     assert operator.get(reverse(EVENTS_URL)).context["paginator"].per_page == 100
+
+
+# -- the webhook password: warnings and the generate button ----------------------------------------
+
+GENERATE_URL = "postmark_admin_settings:generate_webhook_password"
+
+
+def test_settings_page_warns_about_a_short_password_and_plain_http(operator, db):
+    PostmarkSettings.objects.create(webhook_username="hook", webhook_password="short-pw")
+    html = operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert "is shorter than 16 characters" in html
+    assert "Postmark would send the webhook password unencrypted" in html  # http://testserver
+    assert "short-pw" not in html
+    PostmarkSettings.objects.update(webhook_password="a-long-enough-password")
+    html = operator.get(reverse(SETTINGS_URL), secure=True).content.decode()
+    assert "is shorter than" not in html and "unencrypted" not in html
+
+
+def test_generate_a_webhook_password_shows_it_once(operator, sandbox, assert_no_secrets):
+    assert reverse(GENERATE_URL) in operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert operator.get(reverse(GENERATE_URL)).status_code == 405
+
+    response = operator.post(reverse(GENERATE_URL))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    password = PostmarkSettings.get_solo().webhook_password.reveal()
+    assert len(password) == 43
+    assert f'value="{password}"' in page
+    assert 'id="postmark-configure-webhook"' in page
+    assert_no_secrets(page)
+    assert password not in operator.get(reverse(SETTINGS_URL)).content.decode()
+
+    [(level, _text)] = post_action(operator, "configure_webhook", {"message_stream": "outbound"})
+    assert level == "success"
+    assert sandbox.webhooks[0]["HttpAuth"]["Password"] == password
+
+
+def test_generate_needs_the_change_permission(login, sandbox):
+    client = login("apionly", ACCESS, API)
+    assert client.post(reverse(GENERATE_URL)).status_code == 403
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
