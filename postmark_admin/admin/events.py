@@ -7,7 +7,13 @@ What keeps it fast (bench/admin_events.py measures it):
 * filters whose choices cost no full scan (known values plus those among the newest rows);
 * a date hierarchy built from index probes instead of ``SELECT DISTINCT`` over a date function;
 * searches that use the model's indexes: exact recipient, message ID and tag, and a recipient prefix
-  as an index range.
+  as an index range;
+* only the lookups the page offers: Django's admin would otherwise run any field lookup named in the
+  address (``?payload__contains=``, ``?recipient__regex=``), each a full scan, some a database error.
+
+No address gives a 5xx: NUL in the query string is answered 400 (:mod:`postmark_admin.screens.query`),
+a lookup the page does not offer 400 too, and a date drill-down that names no date goes back to the
+list, as Django does for a bad filter value.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -33,12 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import WebhookEvent
 from ..screens.events import CappedCountPaginator, json_block, search_filter
 from ..webhooks.events import RecordType
-
-if TYPE_CHECKING:
-    # ModelAdmin is generic in django-stubs only; at run time it cannot be subscripted.
-    _EventModelAdmin = admin.ModelAdmin[WebhookEvent]
-else:
-    _EventModelAdmin = admin.ModelAdmin
+from .guards import CheckedInputAdmin
 
 #: Filters offer the values found among this many newest rows (plus the known ones).
 RECENT_VALUES_SAMPLE = 1_000
@@ -46,6 +48,8 @@ RECENT_VALUES_SAMPLE = 1_000
 KNOWN_RECORD_TYPES = tuple(record_type.value for record_type in RecordType)
 #: The detail fields shown through a method here (a coloured label, pretty JSON), not as stored.
 _SHOWN_AS = {"event_type": "event_label", "metadata": "metadata_pretty"}
+#: The indexed fields the address may filter on exactly: the filters, and the detail page's related links.
+EXACT_LOOKUP_FIELDS = ("event_type", "record_type", "message_stream", "recipient", "message_id", "tag")
 
 
 class RecentValuesFilter(admin.SimpleListFilter):
@@ -100,8 +104,43 @@ def _use_tz() -> bool:
     return bool(settings.USE_TZ)
 
 
+def drill_down_date(year: Any, month: Any, day: Any) -> tuple[int | None, int | None, int | None]:
+    """The date drill-down's year, month and day as numbers (each None when absent).
+
+    Raises ValueError unless they name a day, a month or a year whose next one still exists (the
+    drill-down queries up to the start of the next): a month needs its year, a day its month.
+    """
+    year, month, day = (_last_int(value) for value in (year, month, day))
+    if year is None:
+        if month is not None or day is not None:
+            raise ValueError("a month or a day without a year")
+        return None, None, None
+    if not date.min.year < year < date.max.year:
+        raise ValueError(f"year {year} out of range")
+    if month is None:
+        if day is not None:
+            raise ValueError("a day without a month")
+        return year, None, None
+    date(year, month, day or 1)  # raises ValueError for month 13 or February 30
+    return year, month, day
+
+
 class EventChangeList(ChangeList):
     """Adds :attr:`cheap_date_hierarchy`: the date drill-down built from index probes."""
+
+    def _drill_down(self) -> tuple[int | None, int | None, int | None]:
+        field = self.date_hierarchy
+        return drill_down_date(*(self.params.get(f"{field}__{part}") for part in ("year", "month", "day")))
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        # Django's own date drill-down raises OverflowError past year 9999 and ignores a month without
+        # its year: refuse both first, the way Django refuses a bad filter value.
+        if self.date_hierarchy:
+            try:
+                self._drill_down()
+            except (ValueError, OverflowError) as error:
+                raise IncorrectLookupParameters(error) from error
+        return super().get_filters(request)
 
     def _has_rows_between(self, start: date, end: date) -> bool:
         field = self.date_hierarchy
@@ -125,14 +164,13 @@ class EventChangeList(ChangeList):
         """The same context as Django's ``date_hierarchy`` tag, without SELECT DISTINCT over dates."""
         field = self.date_hierarchy
         year_field, month_field, day_field = (f"{field}__{part}" for part in ("year", "month", "day"))
-        year, month, day = (self.params.get(name) for name in (year_field, month_field, day_field))
-        year, month, day = (_last_int(value) for value in (year, month, day))
+        year, month, day = self._drill_down()  # valid: get_filters() refused anything else
 
         def link(filters: dict[str, Any]) -> str:
             return self.get_query_string(filters, [f"{field}__"])
 
         first = last = None
-        if not (year or month or day):
+        if year is None:
             first, last = self._edge(descending=False), self._edge(descending=True)
             if first is None or last is None:
                 return {"show": False}
@@ -196,15 +234,13 @@ def _next_month(day: date) -> date:
 
 
 def _last_int(value: Any) -> int | None:
+    # Like Django's drill-down: the last of repeated values; a value that is not a number raises ValueError.
     if isinstance(value, list | tuple):
         value = value[-1] if value else None
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return int(value) if value not in (None, "") else None
 
 
-class WebhookEventAdmin(_EventModelAdmin):
+class WebhookEventAdmin(CheckedInputAdmin):
     """Read-only list and detail of the webhook events Postmark posted to this site."""
 
     list_display = ["received_at", "event_label", "recipient_link", "message_link", "message_stream", "tag"]
@@ -252,6 +288,22 @@ class WebhookEventAdmin(_EventModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return EventChangeList
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # Django lets the address run any lookup on any field; only the page's own are offered here.
+        return lookup in self._offered_lookups() and super().lookup_allowed(lookup, value, request)
+
+    def _offered_lookups(self) -> frozenset[str]:
+        field = self.date_hierarchy
+        return frozenset(
+            {
+                *EXACT_LOOKUP_FIELDS,
+                *(f"{name}__exact" for name in EXACT_LOOKUP_FIELDS),
+                f"{field}__gte",  # the date filter
+                f"{field}__lt",
+                *(f"{field}__{part}" for part in ("year", "month", "day")),  # the date drill-down
+            }
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[WebhookEvent], search_term: str

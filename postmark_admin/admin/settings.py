@@ -11,7 +11,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -19,13 +23,14 @@ from solo.admin import SingletonModelAdmin
 
 from ..config.effective import effective_config
 from ..models import PostmarkSettings, WebhookEvent
-from ..screens import settings_page
+from ..screens import actions, settings_page
+from .guards import CheckedInputAdmin
 
 #: The Django admin also shows when the row last changed, after the groups both admins show.
 HISTORY = settings_page.FieldGroup(_("History"), ("updated_at",))
 
 
-class PostmarkSettingsAdmin(SingletonModelAdmin):
+class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
     """The Postmark settings page; see docs/admin.rst."""
 
     change_form_template = "admin/postmark_admin/postmarksettings/change_form.html"
@@ -73,6 +78,8 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
             "breadcrumbs_as_list": django.VERSION >= (6, 1),
             **(extra_context or {}),
         }
+        if self.has_change_permission(request):
+            context["generate_password_url"] = reverse(self._url_name(settings_page.GENERATE_PASSWORD))
         if can_use_api:
             context["action_urls"] = {
                 name: reverse(self._url_name(name)) for name in settings_page.ACTION_NAMES
@@ -94,7 +101,7 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
         return f"{self.admin_site.name}:postmark_admin_postmarksettings_{action}"
 
     def get_urls(self) -> list[URLPattern]:
-        action_urls = [
+        action_urls: list[URLPattern] = [
             path(
                 f"{name.replace('_', '-')}/",
                 self.admin_site.admin_view(require_POST(self._action_view(name))),
@@ -102,7 +109,12 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
             )
             for name in settings_page.ACTION_NAMES
         ]
-        return action_urls + super().get_urls()
+        generate = path(
+            "generate-webhook-password/",
+            self.admin_site.admin_view(require_POST(self.generate_password_view)),
+            name=f"postmark_admin_postmarksettings_{settings_page.GENERATE_PASSWORD}",
+        )
+        return [*action_urls, generate, *super().get_urls()]
 
     def _action_view(self, action: str) -> Callable[[HttpRequest], HttpResponse]:
         def view(request: HttpRequest) -> HttpResponse:
@@ -117,3 +129,35 @@ class PostmarkSettingsAdmin(SingletonModelAdmin):
             )
 
         return view
+
+    def generate_password_view(self, request: HttpRequest) -> HttpResponse:
+        """Store a new random webhook password and show it this once (never again, nowhere else)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        settings_url = reverse(self._url_name("change"))
+        new = settings_page.generate_webhook_password(request)
+        if isinstance(new, actions.Outcome):
+            self.message_user(request, new.message, messages.ERROR)
+            return HttpResponseRedirect(settings_url)
+        # As Django logs a form's changes: the field's label untranslated, translated when shown.
+        with translation.override(None):
+            label = str(capfirst(PostmarkSettings._meta.get_field("webhook_password").verbose_name))
+        self.log_change(request, PostmarkSettings.get_solo(), [{"changed": {"fields": [label]}}])
+        can_use_api = settings_page.has_api_permission(request)
+        context = {
+            **self.admin_site.each_context(request),
+            **settings_page.new_password_context(request, new, effective_config(), can_use_api),
+            "title": gettext("New webhook password"),
+            "opts": self.opts,
+            "settings_url": settings_url,
+        }
+        if can_use_api:
+            context["action_urls"] = {
+                name: reverse(self._url_name(name)) for name in settings_page.ACTION_NAMES
+            }
+        response = TemplateResponse(
+            request, "admin/postmark_admin/postmarksettings/new_webhook_password.html", context
+        )
+        # The only page that ever holds the password: no cache, no back-button copy.
+        add_never_cache_headers(response)
+        return response

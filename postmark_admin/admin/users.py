@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..screens import actions
 from ..screens.settings_page import API_PERMISSION, has_api_permission
+from .guards import check_selection_first
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -90,4 +91,6 @@ def install_user_action(site: admin.AdminSite | None = None) -> bool:
         model_admin.actions = [*current, send_test_email_to_users]
     # Django asks the ModelAdmin's has_<permission>_permission(request) before offering the action.
     setattr(model_admin, f"has_{PERMISSION}_permission", has_api_permission)
+    # Django's admin filters by a forged selection (_selected_action=abc) as it is: a 500.
+    check_selection_first(model_admin)
     return True

@@ -30,7 +30,9 @@ class CappedCountPaginator(_EventPaginator):
     """A paginator that never counts more than :data:`COUNT_CAP` rows.
 
     ``count`` is exact below the cap and ``COUNT_CAP + 1`` above it (``is_capped`` then says so):
-    counting a bounded subquery costs the same on a thousand rows and on a million.
+    counting a bounded subquery costs the same on a thousand rows and on a million. The Django admin
+    uses it as it is; Wagtail mixes it into its own paginator, which answers a page number that is
+    not a page the way Wagtail's listings do.
     """
 
     # Both admins paginate a queryset, which the bounded count needs.

@@ -6,10 +6,12 @@ request; secrets are only ever shown through :meth:`~postmark_admin.config.crypt
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -149,10 +151,65 @@ def webhook_urls(request: HttpRequest) -> list[WebhookURL]:
 
 def tracking_url(request: HttpRequest) -> str | None:
     """The absolute tracking webhook URL, or None when the site does not include postmark_admin.urls."""
+    return _absolute_url(request, "postmark_admin:tracking")
+
+
+def inbound_url(request: HttpRequest) -> str | None:
+    """The absolute inbound webhook URL, or None when the site does not include postmark_admin.urls."""
+    return _absolute_url(request, "postmark_admin:inbound")
+
+
+def _absolute_url(request: HttpRequest, name: str) -> str | None:
     try:
-        return request.build_absolute_uri(reverse("postmark_admin:tracking"))
+        return request.build_absolute_uri(reverse(name))
     except NoReverseMatch:
         return None
+
+
+#: A webhook password shorter than this gets a warning: nothing slows down guessing it (see docs/webhooks.rst).
+MIN_WEBHOOK_PASSWORD_LENGTH = 16
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an IP address) can only be this machine: localhost, 127.0.0.0/8, ::1."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_warnings(config: EffectiveConfig, urls: list[WebhookURL]) -> list[str]:
+    """What makes the webhook credentials easy to guess or to read on the way: short passwords, http:// URLs."""
+    warnings = []
+    resolved = config.sources["webhook_credentials"]
+    if any(len(item.password.reveal()) < MIN_WEBHOOK_PASSWORD_LENGTH for item in config.webhook_credentials):
+        warnings.append(
+            gettext(
+                "A webhook password (from %(source)s) is shorter than %(length)d characters. Nothing slows "
+                "down someone trying passwords against the webhook URLs: use a long random one, for example "
+                "with “Generate a new webhook password”, and rate-limit the URLs at your proxy."
+            )
+            % {"source": source_text(resolved), "length": MIN_WEBHOOK_PASSWORD_LENGTH}
+        )
+    plain = [item.url for item in urls if _is_plain_http(item.url)]
+    if plain:
+        warnings.append(
+            gettext(
+                "This site's webhook URLs start with http:// (%(url)s): Postmark would send the webhook "
+                "password unencrypted. Serve them over https://; behind a proxy that terminates TLS, set "
+                "SECURE_PROXY_SSL_HEADER so that Django builds https:// URLs."
+            )
+            % {"url": plain[0]}
+        )
+    return warnings
+
+
+def _is_plain_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
 
 
 def webhook_username(config: EffectiveConfig) -> str | None:

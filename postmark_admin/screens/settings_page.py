@@ -1,22 +1,26 @@
 """What the Postmark settings page shows and does, shared by the Django admin and the Wagtail admin.
 
 Each admin only adds its own request handling (URLs, permission checks, templates, messages):
-the field groups, the panel data and the four actions (send test email, verify token, configure
-webhook, delivery stats) come from here, so both admins behave the same. Nothing here renders HTML
-or shows a secret.
+the field groups, the panel data, the four actions (send test email, verify token, configure
+webhook, delivery stats) and the "Generate a new webhook password" button come from here, so both
+admins behave the same. Nothing here renders HTML or shows a secret, except the password just
+generated, which goes to the one page that shows it once (:class:`NewWebhookPassword`).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from ..config.effective import EffectiveConfig
 from ..config.secret_form import SecretInput
@@ -31,6 +35,10 @@ API_PERMISSION = "postmark_admin.use_postmark_api"
 
 #: The actions, in the order the page shows them; each name is also a URL name suffix.
 ACTION_NAMES = ("test_email", "verify_token", "configure_webhook", "delivery_stats")
+#: The "Generate a new webhook password" button's URL name suffix (it needs the change permission only).
+GENERATE_PASSWORD = "generate_webhook_password"
+#: Bytes of randomness in a generated webhook password: 32 bytes, 43 URL-safe characters.
+GENERATED_PASSWORD_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,11 @@ def page_context(request: HttpRequest, config: EffectiveConfig, can_use_api: boo
 
     The caller adds ``action_urls`` (and anything admin-specific) when ``can_use_api`` is true.
     """
+    urls = panels.webhook_urls(request)
     context: dict[str, Any] = {
         "config_rows": panels.config_rows(config),
-        "webhook_urls": panels.webhook_urls(request),
+        "webhook_urls": urls,
+        "webhook_warnings": panels.webhook_warnings(config, urls),
         "webhook_username": panels.webhook_username(config),
         "event_counts": panels.recent_event_counts(timezone.now()),
         "can_use_api": can_use_api,
@@ -117,6 +127,69 @@ def configure_webhook(request: HttpRequest) -> actions.Outcome:
     if not form.is_valid():
         return actions.Outcome(False, form_errors(gettext("The webhook was not configured."), form))
     return actions.configure_webhook(panels.tracking_url(request), form.cleaned_data["message_stream"])
+
+
+@dataclass(frozen=True)
+class NewWebhookPassword:
+    """A webhook password just generated and stored, for the one page that shows it (never stored elsewhere)."""
+
+    username: str
+    password: str
+    #: The inbound URL with the credentials in it, as Postmark's inbound settings take them.
+    inbound_url: str | None
+
+    def __repr__(self) -> str:
+        return f"NewWebhookPassword(username={self.username!r}, password=***)"
+
+
+@sensitive_variables("password")
+def generate_webhook_password(request: HttpRequest) -> NewWebhookPassword | actions.Outcome:
+    """Store a new random webhook password in the settings row (encrypted), for the one-time page.
+
+    The caller checked that the user may change the settings. Refused, with the reason, when the row
+    has no webhook username: the new password would pair with none.
+    """
+    from ..models import PostmarkSettings
+
+    row = PostmarkSettings.get_solo()
+    if not row.webhook_username:
+        return actions.Outcome(
+            False,
+            gettext(
+                "No password was generated: set a webhook username on this page and save it first. "
+                "Postmark sends the two together."
+            ),
+        )
+    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    row.webhook_password = password
+    row.save()
+    return NewWebhookPassword(
+        username=row.webhook_username,
+        password=password,
+        inbound_url=_with_credentials(panels.inbound_url(request), row.webhook_username, password),
+    )
+
+
+@sensitive_variables("password", "netloc")
+def _with_credentials(url: str | None, username: str, password: str) -> str | None:
+    # Postmark's inbound settings take the basic auth credentials in the URL.
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def new_password_context(
+    request: HttpRequest, new: NewWebhookPassword, config: EffectiveConfig, can_use_api: bool
+) -> dict[str, Any]:
+    """What the one-time page shows: the credentials, and the form that hands them to Postmark."""
+    context: dict[str, Any] = {"new_password": new, "can_use_api": can_use_api}
+    if can_use_api:
+        context["webhook_form"] = WebhookStreamForm(
+            initial={"message_stream": config.message_stream}, auto_id="id_webhook_%s"
+        )
+    return context
 
 
 #: Action name -> what it does with the POST request.

@@ -7,6 +7,7 @@ the Django admin uses too.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -14,20 +15,26 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.defaults import permission_denied
-from django.views.generic import View
+from django.views.generic import TemplateView, View
 from wagtail.admin import messages
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.panels import MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.log_actions import log
 
 from ..config.effective import effective_config
 from ..models import PostmarkSettings, WebhookEvent
-from ..screens import settings_page
-from ..screens.events import CappedCountPaginator, json_block, search_filter
+from ..screens import actions, settings_page
+from ..screens.events import COUNT_CAP, CappedCountPaginator, json_block, search_filter
 from .permissions import events_policy, settings_policy
 
 #: The settings viewset's URL namespace (see :class:`~postmark_admin.wagtail.viewsets.PostmarkSettingsViewSet`).
@@ -109,6 +116,8 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
         context.update(settings_page.page_context(self.request, effective_config(), can_use_api))
         if events_policy.user_has_permission(self.request.user, "view"):
             context["events_index_url"] = reverse(f"{EVENTS_NAMESPACE}:index")
+        # The page itself needs the change permission, which is all the button needs.
+        context["generate_password_url"] = settings_url(settings_page.GENERATE_PASSWORD)
         if can_use_api:
             context["action_urls"] = {name: settings_url(name) for name in settings_page.ACTION_NAMES}
         return context
@@ -131,15 +140,70 @@ class SettingsActionView(ForbiddenMixin, View):
         return HttpResponseRedirect(settings_url())
 
 
+@method_decorator(require_POST, name="dispatch")
+class GeneratePasswordView(ForbiddenMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Store a new random webhook password and show it this once (never again, nowhere else)."""
+
+    template_name = "postmark_admin/wagtail/new_webhook_password.html"
+    page_title = _("New webhook password")
+    header_icon = "mail"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not settings_policy.user_has_permission(request.user, "change"):
+            raise PermissionDenied
+        new = settings_page.generate_webhook_password(request)
+        if isinstance(new, actions.Outcome):
+            messages.error(request, new.message)
+            return HttpResponseRedirect(settings_url())
+        log(
+            instance=PostmarkSettings.get_solo(),
+            action="wagtail.edit",
+            user=request.user,
+            content_changed=True,
+        )
+        can_use_api = settings_page.has_api_permission(request)
+        context = self.get_context_data(
+            **settings_page.new_password_context(request, new, effective_config(), can_use_api),
+            settings_url=settings_url(),
+        )
+        if can_use_api:
+            context["action_urls"] = {name: settings_url(name) for name in settings_page.ACTION_NAMES}
+        response = self.render_to_response(context)
+        # The only page that ever holds the password: no cache, no back-button copy.
+        add_never_cache_headers(response)
+        return response
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
+        return [
+            *items,
+            {"url": settings_url(), "label": _("Postmark settings")},
+            {"url": "", "label": self.page_title},
+        ]
+
+
 # -- the events ------------------------------------------------------------------------------------
+
+
+class EventPaginator(CappedCountPaginator, WagtailPaginator):
+    """Wagtail's paginator (a page number that is not a page shows the first or the last page) with the
+    capped count, which it reports as "more than 10,000 webhook events"."""
+
+    @cached_property
+    def items_count_label(self) -> str:
+        if not self.is_capped:
+            return str(super().items_count_label)
+        return gettext("more than %(count)s %(name)s") % {
+            "count": number_format(COUNT_CAP, force_grouping=True),
+            "name": self.verbose_name_plural,
+        }
 
 
 class EventIndexView(ForbiddenMixin, generic.IndexView):
     """Newest first, index-friendly search (as in the Django admin), and no full ``COUNT(*)``."""
 
     default_ordering = "-received_at"
-    paginator_class = CappedCountPaginator
-    paginate_by = 100
+    paginator_class = EventPaginator
 
     def search_queryset(self, queryset: QuerySet[WebhookEvent]) -> QuerySet[WebhookEvent]:
         if not self.is_searching:

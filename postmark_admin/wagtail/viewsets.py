@@ -14,6 +14,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from ..models import WebhookEvent
 from ..screens import settings_page
+from ..screens.query import refuse_unstorable_queries
 from . import permissions, views
 
 
@@ -43,17 +44,24 @@ class PostmarkSettingsViewSet(ViewSet):
         return views.settings_url()
 
     def get_urlpatterns(self) -> list[URLPattern]:
-        return [
-            path("", views.SettingsEditView.as_view(), name="edit"),
-            *(
+        return refuse_unstorable_queries(
+            [
+                path("", views.SettingsEditView.as_view(), name="edit"),
+                *(
+                    path(
+                        f"{name.replace('_', '-')}/",
+                        views.SettingsActionView.as_view(action=name),
+                        name=name,
+                    )
+                    for name in settings_page.ACTION_NAMES
+                ),
                 path(
-                    f"{name.replace('_', '-')}/",
-                    views.SettingsActionView.as_view(action=name),
-                    name=name,
-                )
-                for name in settings_page.ACTION_NAMES
-            ),
-        ]
+                    f"{settings_page.GENERATE_PASSWORD.replace('_', '-')}/",
+                    views.GeneratePasswordView.as_view(),
+                    name=settings_page.GENERATE_PASSWORD,
+                ),
+            ]
+        )
 
 
 class WebhookEventViewSet(ModelViewSet):
@@ -69,6 +77,8 @@ class WebhookEventViewSet(ModelViewSet):
     inspect_view_enabled = True
     copy_view_enabled = False
     index_view_class = views.EventIndexView
+    # As in the Django admin (the viewset hands it to the index view, whose own paginate_by it overrides).
+    list_per_page = 100
     inspect_view_class = views.EventInspectView
     list_display = ["received_at", "event_type", "recipient", "message_id", "message_stream", "tag"]
     list_filter = ["event_type", "record_type", "message_stream", "received_at"]
@@ -84,11 +94,13 @@ class WebhookEventViewSet(ModelViewSet):
     def get_urlpatterns(self) -> list[URLPattern]:
         # Only the listing and the inspect view: the events are written by Postmark's webhooks alone,
         # so there is no add, edit, copy or delete URL to reach even with a forged request.
-        return [
-            path("", self.index_view, name="index"),
-            path("results/", self.index_results_view, name="index_results"),
-            path(f"inspect/<{self.pk_path_converter}:pk>/", self.inspect_view, name="inspect"),
-        ]
+        return refuse_unstorable_queries(
+            [
+                path("", self.index_view, name="index"),
+                path("results/", self.index_results_view, name="index_results"),
+                path(f"inspect/<{self.pk_path_converter}:pk>/", self.inspect_view, name="inspect"),
+            ]
+        )
 
     def get_permissions_to_register(self) -> QuerySet[Permission]:
         # Only "view" means something here; Wagtail's group editor offers just that one.

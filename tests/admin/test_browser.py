@@ -118,3 +118,29 @@ def assert_breadcrumbs_are_styled_above_the_sidebar(page) -> None:
     assert box["y"] + box["height"] <= sidebar["y"], (box, sidebar)
     link = page.locator("nav .breadcrumbs a").first.bounding_box()
     assert link["x"] >= box["x"] + 20, (link, box)
+
+
+def test_generate_a_webhook_password_and_hand_it_to_postmark(
+    live_server, live_sandbox, page, django_user_model
+):
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password")
+    login_url = f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, "admin", "admin-password")
+    page.wait_for_selector("#postmark-generate-password")
+    # The live server is on loopback: no warning about http://, and the stored password is long enough.
+    assert page.locator(".postmark-webhook-warnings").count() == 0
+
+    with page.expect_navigation():
+        page.click("input[name=_generate_webhook_password]")
+    shown = page.input_value("#postmark-new-password")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", shown)
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == shown
+    assert_page_hides_secrets(page)
+    save_screenshot(page, "new-webhook-password")
+
+    with page.expect_navigation():
+        page.click("#postmark-configure-webhook input[type=submit]")
+    page.wait_for_selector(".messagelist li.success")
+    assert live_sandbox.webhooks[0]["HttpAuth"]["Password"] == shown
+    assert shown not in page.content()
+    assert_page_hides_secrets(page)

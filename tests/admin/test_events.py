@@ -238,3 +238,88 @@ def test_date_hierarchy_over_several_years(viewer, events):
 def test_empty_changelist(viewer, db):
     html = get(viewer).content.decode()
     assert "0 webhook events" in html
+
+
+# -- no address gives a 5xx (tests/screens/test_hostile_input.py walks every screen) ----------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "message_id=%00",
+        "recipient=jane%40example.com%00",
+        "tag=a%00b",
+        "record_type=%00",
+        "message_stream__exact=%00",
+        "event_type__exact=%00",
+        "q=%00",
+        "received_at__year=%00",
+        "%00=1",
+    ],
+)
+def test_nul_in_the_query_string_is_refused_before_the_database(viewer, events, query):
+    # PostgreSQL refuses NUL in text: each of these was a 500 there.
+    response = viewer.get(f"{reverse(CHANGELIST)}?{query}")
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "payload__contains=x",  # not supported by SQLite: a 500
+        "recipient__regex=(",  # an invalid regular expression: a database error
+        "id__in=99999999999999999999",  # past the column's range: OverflowError on SQLite
+        "dedupe_key=key-a",
+        "recipient__icontains=jane",  # a full scan on a million rows
+        "metadata__a=1",
+    ],
+)
+def test_lookups_the_page_does_not_offer_are_refused(viewer, events, query):
+    assert viewer.get(f"{reverse(CHANGELIST)}?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "received_at__month=3",  # a month without its year: an AssertionError
+        "received_at__day=10",
+        "received_at__year=2026&received_at__day=10",
+        "received_at__year=9999",  # Django's own drill-down: year 10000, ValueError
+        "received_at__year=9999&received_at__month=12",  # OverflowError
+        "received_at__year=99999999999999999999",  # OverflowError
+        "received_at__year=2026&received_at__month=13",
+        "received_at__year=2026&received_at__month=2&received_at__day=30",
+        "received_at__year=0",
+        "received_at__year=abc",
+    ],
+)
+def test_a_date_drill_down_that_names_no_date_goes_back_to_the_list(viewer, events, query):
+    response = viewer.get(f"{reverse(CHANGELIST)}?{query}")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+def test_the_date_drill_down_takes_the_last_of_repeated_values(viewer, events):
+    response = viewer.get(
+        f"{reverse(CHANGELIST)}?received_at__year=2025&received_at__year=2026&received_at__month=4"
+    )
+    assert listed(response) == ["Carol@Example.com"]
+
+
+@pytest.mark.parametrize("to_field", ["", "nope"])
+def test_an_empty_or_unknown_to_field_is_no_server_error(viewer, events, to_field):
+    url = reverse("admin:postmark_admin_webhookevent_change", args=[events[0].pk])
+    # Django looked up a field named "" (FieldDoesNotExist, a 500); an unknown one it refuses itself.
+    assert viewer.get(f"{url}?_to_field={to_field}").status_code in (200, 400)
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", "99999999999999999999", "%00"])
+def test_a_forged_action_selection_runs_nothing(login, events, selected):
+    client = login("deleter", VIEW, DELETE)
+    body = f"action=delete_selected&index=0&_selected_action={selected}&_selected_action={events[0].pk}"
+    response = client.post(reverse(CHANGELIST), body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    assert WebhookEvent.objects.count() == len(events)
+    page = client.get(response["Location"]).content.decode()
+    assert "The selection names items that cannot exist." in page

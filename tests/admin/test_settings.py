@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import django
@@ -14,7 +15,13 @@ from django.utils import timezone
 
 from postmark_admin.config.crypto import encrypt
 from postmark_admin.models import PostmarkSettings, WebhookEvent
-from tests.conftest import ADMIN_TEST_TOKEN, ADMIN_TEST_WEBHOOK_PASSWORD, messages_of, settings_form_data
+from tests.conftest import (
+    ADMIN_TEST_TOKEN,
+    ADMIN_TEST_WEBHOOK_PASSWORD,
+    follow_action,
+    messages_of,
+    settings_form_data,
+)
 
 SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]
@@ -246,3 +253,122 @@ def test_anonymous_is_sent_to_the_login_page(client, db):
         response = client.post(reverse(name)) if name != SETTINGS_URL else client.get(reverse(name))
         assert response.status_code == 302
         assert "/admin/login/" in response["Location"]
+
+
+# -- the webhook password: warnings and the generate button ----------------------------------------
+
+GENERATE_URL = "admin:postmark_admin_postmarksettings_generate_webhook_password"
+
+
+def webhook_status(client, username: str, password: str) -> int:
+    """The tracking URL's answer to a Delivery posted with these credentials."""
+    import base64
+
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return client.post(
+        reverse("postmark_admin:tracking"),
+        {"RecordType": "Delivery", "MessageID": "m-1", "Recipient": "a@example.com"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {token}",
+    ).status_code
+
+
+@pytest.mark.parametrize(("password", "warned"), [("short-pw", True), ("x" * 15, True), ("x" * 16, False)])
+def test_the_page_warns_about_a_short_webhook_password(superuser_client, password, warned):
+    PostmarkSettings.objects.create(webhook_username="hook", webhook_password=password)
+    html = superuser_client.get(reverse(SETTINGS_URL), HTTP_HOST="localhost").content.decode()
+    assert ("is shorter than 16 characters" in html) == warned
+    assert password not in html.replace("x" * 16, "")  # never the password itself
+
+
+@pytest.mark.parametrize(
+    ("host", "secure", "warned"),
+    [
+        ("testserver", False, True),
+        ("example.com", False, True),
+        ("example.com", True, False),
+        ("localhost:8000", False, False),
+        ("127.0.0.1:8000", False, False),
+        ("[::1]:8000", False, False),
+    ],
+)
+def test_the_page_warns_about_plain_http_webhook_urls_on_a_public_host(
+    superuser_client, host, secure, warned
+):
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        html = superuser_client.get(reverse(SETTINGS_URL), HTTP_HOST=host, secure=secure).content.decode()
+    assert ("Postmark would send the webhook password unencrypted" in html) == warned
+
+
+def test_generate_a_webhook_password_shows_it_once_and_postmark_gets_it(
+    superuser_client, sandbox, assert_no_secrets
+):
+    html = get_page(superuser_client)
+    assert reverse(GENERATE_URL) in html and "Generate a new webhook password" in html
+    assert webhook_status(superuser_client, "hookuser", ADMIN_TEST_WEBHOOK_PASSWORD) == 200
+
+    response = superuser_client.post(reverse(GENERATE_URL))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    password = PostmarkSettings.get_solo().webhook_password.reveal()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", password)  # secrets.token_urlsafe(32)
+    assert f'value="{password}"' in page
+    assert f'value="http://hookuser:{password}@testserver/postmark/inbound/"' in page
+    assert "This page is the only place it is ever shown" in page
+    assert_no_secrets(page)  # the old password is gone from the row, and from the page
+
+    # Stored encrypted, and the only credential the webhooks now accept.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT webhook_password FROM postmark_admin_postmarksettings")
+        assert password not in cursor.fetchone()[0]
+    assert webhook_status(superuser_client, "hookuser", password) == 200
+    assert webhook_status(superuser_client, "hookuser", ADMIN_TEST_WEBHOOK_PASSWORD) == 401
+
+    # Never shown again: not on the settings page, not in the message or the history.
+    assert password not in get_page(superuser_client)
+    from django.contrib.admin.models import LogEntry
+
+    [entry] = LogEntry.objects.all()
+    assert entry.get_change_message() == "Changed Webhook password."
+    assert password not in entry.change_message
+
+    # The page's "Configure webhook" button hands it to Postmark.
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*id="postmark-configure-webhook"', page)
+    assert form
+    found, after = follow_action(
+        superuser_client, form.group(1), reverse(SETTINGS_URL), {"message_stream": "outbound"}
+    )
+    assert [level for level, _text in found] == ["success"]
+    [webhook] = sandbox.webhooks
+    assert webhook["HttpAuth"] == {"Username": "hookuser", "Password": password}
+    assert password not in after
+
+
+def test_generate_needs_the_change_permission(login, sandbox):
+    client = login("viewer", "postmark_admin.view_postmarksettings", "postmark_admin.use_postmark_api")
+    assert reverse(GENERATE_URL) not in get_page(client)
+    assert client.post(reverse(GENERATE_URL)).status_code == 403
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+
+
+def test_generate_is_post_only(superuser_client, sandbox):
+    assert superuser_client.get(reverse(GENERATE_URL)).status_code == 405
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+
+
+def test_generate_without_the_api_permission_says_how_to_give_it_to_postmark(login, sandbox):
+    client = login("editor", "postmark_admin.change_postmarksettings")
+    page = client.post(reverse(GENERATE_URL)).content.decode()
+    assert 'id="postmark-configure-webhook"' not in page
+    assert "ask someone who may use the Postmark API" in page
+    assert PostmarkSettings.get_solo().webhook_password.reveal() in page
+
+
+def test_generate_needs_a_webhook_username(superuser_client, db):
+    PostmarkSettings.objects.create(webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD)
+    response = superuser_client.post(reverse(GENERATE_URL))
+    assert response.status_code == 302
+    [(level, text)] = messages_of(response)
+    assert level == "error" and "set a webhook username" in text
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD

@@ -282,3 +282,98 @@ def test_events_listing_query_count_does_not_grow_with_rows(operator, events, dj
         create_event(number)
     with django_assert_max_num_queries(few):
         operator.get(reverse(EVENTS_URL))
+
+
+# -- no address gives a 5xx (tests/screens/test_hostile_input.py walks every screen) ----------------
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        ("abc", "Page 1 of 2"),  # not a number: the first page, as Wagtail's own listings do
+        ("0", "Page 2 of 2"),  # not a page: the last page
+        ("-1", "Page 2 of 2"),
+        ("999999", "Page 2 of 2"),
+        ("99999999999999999999", "Page 2 of 2"),
+        ("2", "Page 2 of 2"),
+    ],
+)
+@pytest.mark.parametrize("view", [EVENTS_URL, "postmark_admin_events:index_results"])
+def test_events_listing_answers_any_page_number_as_wagtail_does(
+    operator, events, monkeypatch, view, page, shown
+):
+    # The listing's paginator was Django's: get_elided_page_range() raised on "abc", 0 and 999999 (a 500).
+    from postmark_admin.wagtail.views import EventIndexView
+
+    monkeypatch.setattr(EventIndexView, "get_paginate_by", lambda self, queryset: 2)
+    response = operator.get(reverse(view), {"p": page})
+    assert response.status_code == 200
+    assert shown in response.content.decode()
+
+
+def test_events_listing_says_more_than_the_capped_count(operator, events, monkeypatch):
+    from postmark_admin.screens import events as screen_events
+
+    monkeypatch.setattr(screen_events, "COUNT_CAP", 2)
+    monkeypatch.setattr("postmark_admin.wagtail.views.COUNT_CAP", 2)
+    html = operator.get(reverse(EVENTS_URL)).content.decode()
+    assert "More than 2 webhook events" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["q=%00", "record_type=%00", "message_stream=a%00b", "event_type=%00", "p=%00", "%00=1"],
+)
+@pytest.mark.parametrize("view", [EVENTS_URL, "postmark_admin_events:index_results"])
+def test_events_listing_refuses_nul_before_the_database(operator, events, view, query):
+    # PostgreSQL refuses NUL in text: a search or filter value holding one was a 500 there.
+    response = operator.get(f"{reverse(view)}?{query}")
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+def test_events_listing_shows_100_events_a_page_as_the_django_admin_does(operator, events):
+    # The viewset's list_per_page (Wagtail's default 20) used to override the view's paginate_by.
+    assert operator.get(reverse(EVENTS_URL)).context["paginator"].per_page == 100
+
+
+# -- the webhook password: warnings and the generate button ----------------------------------------
+
+GENERATE_URL = "postmark_admin_settings:generate_webhook_password"
+
+
+def test_settings_page_warns_about_a_short_password_and_plain_http(operator, db):
+    PostmarkSettings.objects.create(webhook_username="hook", webhook_password="short-pw")
+    html = operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert "is shorter than 16 characters" in html
+    assert "Postmark would send the webhook password unencrypted" in html  # http://testserver
+    assert "short-pw" not in html
+    PostmarkSettings.objects.update(webhook_password="a-long-enough-password")
+    html = operator.get(reverse(SETTINGS_URL), secure=True).content.decode()
+    assert "is shorter than" not in html and "unencrypted" not in html
+
+
+def test_generate_a_webhook_password_shows_it_once(operator, sandbox, assert_no_secrets):
+    assert reverse(GENERATE_URL) in operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert operator.get(reverse(GENERATE_URL)).status_code == 405
+
+    response = operator.post(reverse(GENERATE_URL))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    password = PostmarkSettings.get_solo().webhook_password.reveal()
+    assert len(password) == 43
+    assert f'value="{password}"' in page
+    assert 'id="postmark-configure-webhook"' in page
+    assert_no_secrets(page)
+    assert password not in operator.get(reverse(SETTINGS_URL)).content.decode()
+
+    [(level, _text)] = post_action(operator, "configure_webhook", {"message_stream": "outbound"})
+    assert level == "success"
+    assert sandbox.webhooks[0]["HttpAuth"]["Password"] == password
+
+
+def test_generate_needs_the_change_permission(login, sandbox):
+    client = login("apionly", ACCESS, API)
+    assert client.post(reverse(GENERATE_URL)).status_code == 403
+    assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
