@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..config.effective import EffectiveConfig
 from ..config.secret_form import SecretInput
+from ..exceptions import PostmarkSettingsUnavailable
 from . import actions, panels
 from .forms import TestEmailForm, WebhookStreamForm
 
@@ -129,5 +130,11 @@ ACTIONS: Mapping[str, Callable[[HttpRequest], actions.Outcome]] = {
 
 
 def run_action(name: str, request: HttpRequest) -> actions.Outcome:
-    """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked."""
-    return ACTIONS[name](request)
+    """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked.
+
+    While the settings row cannot be read, the outcome is that error (nothing is sent to Postmark).
+    """
+    try:
+        return ACTIONS[name](request)
+    except PostmarkSettingsUnavailable as error:
+        return actions.Outcome(False, str(error))
