@@ -12,6 +12,8 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 ``postmark_admin.E004``  the API URL in settings.py or the environment is not an http(s) URL
 ``postmark_admin.E005``  a webhook authorization setting is not ``"user:password"`` (or a list of them)
 ``postmark_admin.E006``  the timeout in settings.py or the environment is not a positive number
+``postmark_admin.E007``  ``POSTMARK_CACHE`` names a cache that is not in ``CACHES``
+``postmark_admin.E008``  the settings row cannot be read from the database (deploy)
 ``postmark_admin.W001``  the settings cache is local to each process (changes reach others within ~1 s)
 =====================  ============================================================
 """
@@ -33,6 +35,7 @@ from .config import row_cache
 from .config.app_settings import app_settings
 from .config.effective import effective_config, missing_server_token_message
 from .config.fields import FIELDS, malformed_authorizations, read_settings_place, settings_place_name
+from .exceptions import PostmarkSettingsUnavailable
 
 WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
 
@@ -122,7 +125,16 @@ def _webhooks_routed() -> bool:
 @register("postmark_admin", deploy=True)
 def check_deploy(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Checks that read the settings row, for ``manage.py check --deploy``."""
-    config = effective_config()
+    try:
+        config = effective_config()
+    except PostmarkSettingsUnavailable as error:
+        return [
+            Error(
+                str(error),
+                hint="Check that the database answers; the other Postmark checks need the settings row.",
+                id="postmark_admin.E008",
+            )
+        ]
     errors: list[CheckMessage] = []
     if not config.server_token:
         errors.append(

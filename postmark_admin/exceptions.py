@@ -111,3 +111,24 @@ class PostmarkTransportError(PostmarkAPIError):
     def __init__(self, description: str, *, ambiguous: bool, **kwargs: Any) -> None:
         self.ambiguous = ambiguous
         super().__init__(description, **kwargs)
+
+
+class PostmarkSettingsUnavailable(PostmarkError):
+    """The settings row could not be read: the database refused, is unreachable or timed out.
+
+    Nothing falls back to settings.py, the environment or the defaults meanwhile: they may hold
+    another server token or API URL. Only a missing table (before ``migrate``) reads as an empty
+    row. ``database`` is the alias read; the database's own error is ``__cause__``.
+    """
+
+    def __init__(self, database: str, reason: str) -> None:
+        self.database = database
+        self.reason = reason
+        super().__init__(database, reason)
+
+    def __str__(self) -> str:
+        return _(
+            "The Postmark settings could not be read from the database %(database)r (%(reason)s). "
+            "settings.py, the environment and the defaults are not used instead while the database "
+            "cannot answer."
+        ) % {"database": self.database, "reason": self.reason}

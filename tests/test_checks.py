@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from postmark_admin.models import PostmarkSettings
 from postmark_admin.testing import override_postmark_settings
+from tests.database_down import default_database_down, settings_database_down
 
 
 def ids(deploy: bool = False) -> set[str]:
@@ -111,3 +114,17 @@ def test_w001_local_cache(settings):
         }
     }
     assert "postmark_admin.W001" not in ids()
+
+
+@pytest.mark.parametrize("where", ["default", "routed"])
+@pytest.mark.django_db(transaction=True)
+def test_e008_settings_row_unreadable_is_a_check_message(where, tmp_path, clean_postmark_env, settings):
+    # Issue 11, item 3: check --deploy reports it as a message, never a traceback, and nothing falls back.
+    settings.POSTMARK_SERVER_TOKEN = "token-from-settings-py"
+    down = default_database_down if where == "default" else settings_database_down
+    with down(tmp_path), pytest.raises(SystemCheckError) as raised:
+        call_command("check", deploy=True)
+    report = str(raised.value)
+    assert "postmark_admin.E008" in report
+    assert "could not be read from the database" in report
+    assert "token-from-settings-py" not in report

@@ -89,8 +89,12 @@ class MessageStreamFilter(RecentValuesFilter):
 
     def known_values(self) -> tuple[str, ...]:
         from ..config.effective import effective_config
+        from ..exceptions import PostmarkSettingsUnavailable
 
-        return (effective_config().message_stream,)
+        try:
+            return (effective_config().message_stream,)
+        except PostmarkSettingsUnavailable:
+            return ()  # the settings row cannot be read: the streams among the newest events still show
 
 
 def _local_midnight(day: date) -> datetime:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
 from ..config.effective import effective_config
+from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import actions, settings_page
 from .guards import CheckedInputAdmin
@@ -60,7 +61,10 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        config = effective_config()
+        try:
+            config = effective_config()
+        except PostmarkSettingsUnavailable as error:
+            return self._unavailable(request, error)
         if request.method == "GET" and config.undecryptable:
             messages.error(
                 request,
@@ -85,6 +89,17 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
                 name: reverse(self._url_name(name)) for name in settings_page.ACTION_NAMES
             }
         return super().change_view(request, object_id, form_url=form_url, extra_context=context)
+
+    def _unavailable(self, request: HttpRequest, error: PostmarkSettingsUnavailable) -> HttpResponse:
+        """The page while the settings row cannot be read: the error, not a form (nor a 500)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.model._meta.verbose_name,
+            "opts": self.model._meta,
+            "error": str(error),
+        }
+        template = "admin/postmark_admin/postmarksettings/unavailable.html"
+        return TemplateResponse(request, template, context, status=503)
 
     def _field_label(self, name: str) -> str:
         labels = {field.name: field.verbose_name for field in PostmarkSettings._meta.fields}

@@ -13,6 +13,11 @@ How a process knows its copy is current:
 A save registers its invalidation with ``transaction.on_commit``: a rolled-back
 save never reaches the cache. Between the save and the commit, the thread that
 saved reads the row straight from the database and caches nothing.
+
+Before ``migrate`` the table is missing: the row reads as empty, and nothing is cached. Any other
+database error (a refused connection, too many connections, a statement timeout) raises
+:class:`~postmark_admin.exceptions.PostmarkSettingsUnavailable`: falling back to settings.py, the
+environment or the defaults would send with another token or refuse the stored webhook credentials.
 """
 
 from __future__ import annotations
@@ -21,14 +26,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    OperationalError,
+    ProgrammingError,
+    connections,
+    router,
+    transaction,
+)
 
+from ..exceptions import PostmarkSettingsUnavailable
 from .app_settings import app_settings
 
 if TYPE_CHECKING:
@@ -47,7 +62,8 @@ DATA_TIMEOUT = 24 * 3600
 
 #: The settings row's Python values by field name (secrets as :class:`~postmark_admin.config.crypto.Secret`).
 Row = Mapping[str, Any]
-#: What a missing row (or a missing table) reads as.
+#: What a missing row (or a missing table, before ``migrate``) reads as. Any other database error
+#: raises :class:`~postmark_admin.exceptions.PostmarkSettingsUnavailable`.
 EMPTY: Row = {}
 
 
@@ -98,26 +114,51 @@ def _db_alias() -> str:
     return router.db_for_read(_model()) or DEFAULT_DB_ALIAS
 
 
-def _read_raw() -> dict[str, Any] | None:
-    """The row as stored (secrets encrypted), or None when there is no row or no table yet."""
-    from django.db import DatabaseError
+def _savepoint(alias: str) -> AbstractContextManager[object]:
+    """A savepoint when the caller is in a transaction on ``alias``, so that a failed statement does not
+    abort the caller's transaction (PostgreSQL refuses every later statement otherwise)."""
+    if connections[alias].in_atomic_block:
+        return transaction.atomic(using=alias)
+    return nullcontext()
 
+
+def _read_raw() -> dict[str, Any] | None:
+    """The row as stored (secrets encrypted), or None when there is no row.
+
+    Raises :class:`_TableMissing` when the table does not exist yet (before ``migrate``), and
+    :class:`~postmark_admin.exceptions.PostmarkSettingsUnavailable` for any other database error:
+    a database that cannot answer must not read as an empty row.
+    """
     model = _model()
     alias = _db_alias()
     try:
-        if connections[alias].in_atomic_block:
-            # A savepoint, so that a missing table does not abort the caller's
-            # transaction (PostgreSQL refuses every later statement otherwise).
-            with transaction.atomic(using=alias):
-                obj = model.objects.using(alias).filter(pk=model.singleton_instance_id).first()
-        else:
+        with _savepoint(alias):
             obj = model.objects.using(alias).filter(pk=model.singleton_instance_id).first()
-    except DatabaseError:
-        # No table yet (before migrate): behave as an empty row. No caching either.
-        raise _TableMissing from None
+    except DatabaseError as error:
+        if _table_missing(alias, error):
+            raise _TableMissing from None
+        first_line = next(iter(str(error).strip().splitlines()), "")
+        raise PostmarkSettingsUnavailable(alias, f"{type(error).__name__}: {first_line}"[:300]) from error
     if obj is None:
         return None
     return {f.attname: f.get_prep_value(getattr(obj, f.attname)) for f in _stored_fields()}
+
+
+def _table_missing(alias: str, error: DatabaseError) -> bool:
+    """Whether the failed read was for want of the table, asked of the database itself.
+
+    A missing table is a ProgrammingError (PostgreSQL's undefined_table, 42P01; MySQL's 1146) or an
+    OperationalError (SQLite's "no such table"), but so are a refused connection and a statement
+    timeout: only the introspection of a database that answers tells them apart.
+    """
+    if not isinstance(error, ProgrammingError | OperationalError):
+        return False
+    connection = connections[alias]
+    try:
+        with _savepoint(alias), connection.cursor() as cursor:
+            return _model()._meta.db_table not in connection.introspection.table_names(cursor)
+    except DatabaseError:
+        return False
 
 
 class _TableMissing(Exception):

@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..config.effective import EffectiveConfig
 from ..config.secret_form import SecretInput
+from ..exceptions import PostmarkSettingsUnavailable
 from . import actions, panels
 from .forms import TestEmailForm, WebhookStreamForm
 
@@ -202,5 +203,11 @@ ACTIONS: Mapping[str, Callable[[HttpRequest], actions.Outcome]] = {
 
 
 def run_action(name: str, request: HttpRequest) -> actions.Outcome:
-    """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked."""
-    return ACTIONS[name](request)
+    """Run one of :data:`ACTION_NAMES` for a POST request whose user was already checked.
+
+    While the settings row cannot be read, the outcome is that error (nothing is sent to Postmark).
+    """
+    try:
+        return ACTIONS[name](request)
+    except PostmarkSettingsUnavailable as error:
+        return actions.Outcome(False, str(error))

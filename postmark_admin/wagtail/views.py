@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
@@ -32,6 +33,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import log
 
 from ..config.effective import effective_config
+from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import actions, settings_page
 from ..screens.events import COUNT_CAP, CappedCountPaginator, json_block, search_filter
@@ -82,6 +84,22 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
     page_title = _("Postmark settings")
     success_message = _("The Postmark settings were saved.")
     error_message = _("The Postmark settings could not be saved due to errors.")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._unavailable() or super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._unavailable() or super().post(request, *args, **kwargs)
+
+    def _unavailable(self) -> HttpResponse | None:
+        """While the settings row cannot be read: the page with that error (HTTP 503), not a form nor a 500."""
+        try:
+            effective_config()
+        except PostmarkSettingsUnavailable as error:
+            context = {"page_title": self.page_title, "header_icon": self.header_icon, "error": str(error)}
+            template = "postmark_admin/wagtail/settings_unavailable.html"
+            return TemplateResponse(self.request, template, context, status=503)
+        return None
 
     def get_object(self, queryset: QuerySet[PostmarkSettings] | None = None) -> PostmarkSettings:
         return PostmarkSettings.get_solo()

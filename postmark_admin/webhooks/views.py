@@ -8,6 +8,8 @@ the site. What Postmark gets back matters, because anything but 200 makes it ret
 * 401 (never 403, which stops Postmark's retries) for missing or wrong credentials;
 * 413 for a body above ``POSTMARK_WEBHOOK_MAX_BODY_SIZE``;
 * 400 with a short reason for a body that is not a Postmark payload for this URL;
+* 503 with ``Retry-After`` while the settings row (and so the webhook credentials) cannot be read
+  from the database: nothing is read or stored, and Postmark retries later;
 * 200 once the event is stored, or was already stored by an earlier delivery.
 """
 
@@ -26,6 +28,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from ..config.effective import app_settings, effective_config
+from ..exceptions import PostmarkSettingsUnavailable
 from ..signals import has_receivers, send_event_signal
 from .auth import AuthResult, check_credentials
 from .events import (
@@ -41,6 +44,8 @@ from .storage import Inserted, insert_event, stored_event
 logger = logging.getLogger("postmark_admin.webhooks")
 
 _CHUNK = 64 * 1024
+#: Seconds in the Retry-After of a 503 (Postmark retries on its own schedule; others may read it).
+RETRY_AFTER = 60
 
 
 class BodyTooLarge(Exception):
@@ -135,7 +140,18 @@ class WebhookView(View):
         return HttpResponse(status=200)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        refused = authenticate(request)
+        try:
+            refused = authenticate(request)
+        except PostmarkSettingsUnavailable as error:
+            # Not a 401: the credentials stored in the row are unknown, not wrong.
+            logger.error(
+                "Answered 503 to a Postmark webhook from %s, which will retry: %s", _client(request), error
+            )
+            response = _text_response(
+                gettext("The webhook credentials cannot be read right now; retry later."), 503
+            )
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
         if refused is not None:
             return refused
         limit = app_settings.WEBHOOK_MAX_BODY_SIZE

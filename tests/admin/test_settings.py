@@ -22,6 +22,7 @@ from tests.conftest import (
     messages_of,
     settings_form_data,
 )
+from tests.database_down import settings_database_down
 
 SETTINGS_URL = "admin:postmark_admin_postmarksettings_change"
 ACTIONS = ["test_email", "verify_token", "configure_webhook", "delivery_stats"]
@@ -372,3 +373,33 @@ def test_generate_needs_a_webhook_username(superuser_client, db):
     [(level, text)] = messages_of(response)
     assert level == "error" and "set a webhook username" in text
     assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+
+
+# -- the settings row cannot be read (issue 11, item 3) -------------------------------------------
+
+
+def test_unreadable_settings_row_shows_the_error_not_a_500(superuser_client, tmp_path, settings):
+    # The row's database is unreachable (a real closed port, or a directory for SQLite); sessions and users
+    # are on the default database, which answers. settings.py holds a token a fallback would use.
+    settings.POSTMARK_SERVER_TOKEN = ADMIN_TEST_TOKEN
+    with settings_database_down(tmp_path):
+        for response in (
+            superuser_client.get(reverse(SETTINGS_URL)),
+            superuser_client.post(reverse(SETTINGS_URL), form_data(message_stream="lost")),
+        ):
+            assert response.status_code == 503
+            html = response.content.decode()
+            assert "could not be read from the database" in html
+            assert ADMIN_TEST_TOKEN not in html
+            assert 'name="message_stream"' not in html  # no form that could not be saved
+        for action in ACTIONS:
+            response = superuser_client.post(
+                reverse(f"admin:postmark_admin_postmarksettings_{action}"),
+                {"recipient": "to@example.com", "subject": "Hi", "message_stream": "outbound"},
+                follow=True,
+            )
+            assert response.status_code == 503  # back on the settings page, which shows the error
+            [(level, text)] = messages_of(response)
+            assert level == "error" and "could not be read from the database" in text
+        changelist = superuser_client.get(reverse("admin:postmark_admin_webhookevent_changelist"))
+        assert changelist.status_code == 200

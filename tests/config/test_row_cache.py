@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from postmark_admin.config import row_cache as settings_cache
 from postmark_admin.config.effective import effective_config
-from postmark_admin.models import PostmarkSettings
+from postmark_admin.exceptions import PostmarkError, PostmarkSettingsUnavailable
+from postmark_admin.models import PostmarkSettings, WebhookEvent
 from tests.conftest import ROOT
+from tests.database_down import (
+    ALIAS,
+    default_database_down,
+    settings_database_down,
+    settings_database_without_table,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -223,3 +232,69 @@ def test_save_seen_by_another_process_within_two_seconds_with_local_cache(child_
         time.sleep(0.1)
         seen = child.read()["message_stream"]
     assert seen == "second"
+
+
+# -- a database that cannot answer is not a missing table (issue 11, item 3) ------------------------
+# Real outages, nothing mocked: see tests/database_down.py. "default": the whole default database is
+# unreachable; "routed": only the database a router sends the settings row to.
+
+UNREACHABLE = ["default", "routed"]
+
+
+@contextmanager
+def database_down(where, directory):
+    with (default_database_down if where == "default" else settings_database_down)(directory):
+        yield
+
+
+@pytest.mark.parametrize("where", UNREACHABLE)
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_database_raises_instead_of_falling_back(where, tmp_path, settings, clean_postmark_env):
+    # settings.py holds other values: a silent fallback would send with them.
+    settings.POSTMARK_SERVER_TOKEN = "token-from-settings-py"
+    settings.POSTMARK_API_URL = "http://127.0.0.1:9/"
+    with database_down(where, tmp_path), pytest.raises(PostmarkSettingsUnavailable) as raised:
+        effective_config()
+    message = str(raised.value)
+    assert "could not be read from the database" in message
+    assert "token-from-settings-py" not in message
+    assert isinstance(raised.value, PostmarkError)
+    assert isinstance(raised.value.__cause__, DatabaseError)
+    # Once the database answers again, the row is read as usual.
+    assert effective_config().server_token.reveal() == "token-from-settings-py"
+
+
+@pytest.mark.parametrize("where", UNREACHABLE)
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_database_is_not_cached_as_an_empty_row(where, tmp_path, clean_postmark_env):
+    with database_down(where, tmp_path):
+        for _ in range(2):
+            with pytest.raises(PostmarkSettingsUnavailable):
+                settings_cache.current_row()
+
+
+def test_unreachable_database_inside_a_transaction_of_another_alias(tmp_path, db, clean_postmark_env):
+    # The caller's transaction on the default database stays usable after the settings database failed.
+    with settings_database_down(tmp_path), transaction.atomic():
+        with pytest.raises(PostmarkSettingsUnavailable):
+            effective_config()
+        assert WebhookEvent.objects.count() == 0
+
+
+def test_missing_table_reads_as_defaults_and_keeps_the_transaction_usable(tmp_path, db, clean_postmark_env):
+    with settings_database_without_table(tmp_path):
+        assert effective_config().message_stream == "outbound"  # autocommit
+        settings_cache.clear()
+        with transaction.atomic(using=ALIAS):
+            assert effective_config().message_stream == "outbound"
+            # PostgreSQL refuses every statement of an aborted transaction: this one must run.
+            with connections[ALIAS].cursor() as cursor:
+                cursor.execute("SELECT 1")
+                assert cursor.fetchone() == (1,)
+
+
+def test_error_message_names_the_database_and_pickles():
+    error = PostmarkSettingsUnavailable("default", "OperationalError: connection refused")
+    assert "'default'" in str(error) and "connection refused" in str(error)
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error)

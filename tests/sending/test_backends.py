@@ -18,11 +18,13 @@ from postmark_admin.exceptions import (
     PostmarkError,
     PostmarkInvalidMessage,
     PostmarkRecipientsRefused,
+    PostmarkSettingsUnavailable,
     PostmarkUnsupportedFeature,
 )
 from postmark_admin.message import PostmarkMessage, attach_inline_image
 from postmark_admin.sandbox import Sandbox
 from postmark_admin.testing import override_postmark_settings
+from tests.database_down import default_database_down, settings_database_down
 
 BACKEND = "postmark_admin.backends.PostmarkBackend"
 HAS_MAILERS = django.VERSION >= (6, 1)
@@ -375,3 +377,29 @@ def test_errors_are_postmark_errors_and_carry_postmarks_answer(backend, postmark
     assert "no-such-stream" in error.message
     assert error.email_message is message
     assert "1235" in str(error)
+
+
+@pytest.mark.parametrize("where", ["default", "routed"])
+@pytest.mark.django_db(transaction=True)
+def test_settings_row_unreadable_raises_and_sends_nothing(where, tmp_path, settings, clean_postmark_env):
+    # Issue 11, item 3: settings.py names another token and API URL; a silent fallback would send there.
+    down = default_database_down if where == "default" else settings_database_down
+    with Sandbox(token="token-from-settings-py") as sandbox:
+        settings.POSTMARK_SERVER_TOKEN = sandbox.token
+        settings.POSTMARK_API_URL = sandbox.url
+        with down(tmp_path), mailer_settings():
+            with pytest.raises(PostmarkSettingsUnavailable) as raised:
+                PostmarkBackend().send_messages([EmailMessage("Hi", "B", FROM, ["a@example.com"])])
+            assert isinstance(raised.value, PostmarkError)
+            assert "could not be read from the database" in str(raised.value)
+            assert sandbox.token not in str(raised.value)
+            with pytest.raises(PostmarkSettingsUnavailable):
+                send_mail("Hi", "B", FROM, ["a@example.com"])
+            assert send_mail("Hi", "B", FROM, ["a@example.com"], fail_silently=True) == 0
+            assert (
+                PostmarkBackend(fail_silently=True).send_messages(
+                    [EmailMessage("Hi", "B", FROM, ["b@x.org"])]
+                )
+                == 0
+            )
+        assert sandbox.requests == []

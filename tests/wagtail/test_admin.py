@@ -22,9 +22,11 @@ from tests.conftest import (
     ADMIN_TEST_WEBHOOK_PASSWORD,
     create_event,
     follow_action,
+    messages_of,
     permission,
     settings_form_data,
 )
+from tests.database_down import settings_database_down
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
 
@@ -377,3 +379,33 @@ def test_generate_needs_the_change_permission(login, sandbox):
     client = login("apionly", ACCESS, API)
     assert client.post(reverse(GENERATE_URL)).status_code == 403
     assert PostmarkSettings.get_solo().webhook_password.reveal() == ADMIN_TEST_WEBHOOK_PASSWORD
+
+
+# -- the settings row cannot be read (issue 11, item 3) -------------------------------------------
+
+
+def test_unreadable_settings_row_shows_the_error_not_a_500(operator, tmp_path, settings):
+    # The row's database is unreachable (a real closed port, or a directory for SQLite); sessions and users
+    # are on the default database, which answers. settings.py holds a token a fallback would use.
+    settings.POSTMARK_SERVER_TOKEN = ADMIN_TEST_TOKEN
+    with settings_database_down(tmp_path):
+        for response in (
+            operator.get(reverse(SETTINGS_URL)),
+            operator.post(reverse(SETTINGS_URL), settings_form_data(message_stream="lost")),
+        ):
+            assert response.status_code == 503
+            html = response.content.decode()
+            assert "could not be read from the database" in html
+            assert ADMIN_TEST_TOKEN not in html
+            assert 'name="message_stream"' not in html  # no form that could not be saved
+        for name in ACTION_NAMES:
+            response = operator.post(
+                reverse(f"postmark_admin_settings:{name}"),
+                {"recipient": "to@example.com", "subject": "Hi", "message_stream": "outbound"},
+            )
+            assert response.status_code == 302
+            page = operator.get(response["Location"])
+            assert page.status_code == 503
+            [(level, text)] = messages_of(page)
+            assert level == "error" and "could not be read from the database" in text
+        assert operator.get(reverse(EVENTS_URL)).status_code == 200

@@ -16,6 +16,7 @@ from postmark_admin.config import row_cache as settings_cache
 from postmark_admin.models import PostmarkSettings, WebhookEvent
 from postmark_admin.testing import override_postmark_settings
 from postmark_admin.webhooks.views import TrackingWebhookView
+from tests.database_down import default_database_down, settings_database_down
 
 from .conftest import INBOUND_URL, TRACKING_URL, basic, post
 from .payloads import INBOUND, TRACKING, load
@@ -395,3 +396,29 @@ def test_dedupe_key_has_one_index():
         definitions = [row[0] for row in cursor.fetchall()]
     assert len(definitions) == 1, definitions
     assert "UNIQUE" in definitions[0]
+
+
+# -- the settings row cannot be read (issue 11, item 3) -------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["default", "routed"])
+@pytest.mark.django_db(transaction=True)
+def test_503_with_retry_after_while_the_settings_cannot_be_read(where, client, creds, tmp_path, caplog):
+    # settings.py holds credentials too: a silent fallback would accept them (or refuse the row's with 401).
+    down = default_database_down if where == "default" else settings_database_down
+    with down(tmp_path):
+        for auth in (creds, basic("row-user", "row-password"), None):
+            response = post(client, TRACKING_URL, load("delivery"), auth=auth)
+            assert response.status_code == 503
+            assert response["Retry-After"] == "60"
+            assert "WWW-Authenticate" not in response
+        response = post(client, INBOUND_URL, load("inbound"), auth=creds)
+        assert response.status_code == 503
+    assert WebhookEvent.objects.count() == 0
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR and "503" in r.getMessage()]
+    assert len(logged) == 4
+    assert "could not be read from the database" in logged[0].getMessage()
+    assert "s3cret" not in caplog.text
+    # Once the database answers, the same delivery is stored.
+    assert post(client, TRACKING_URL, load("delivery"), auth=creds).status_code == 200
+    assert WebhookEvent.objects.count() == 1
