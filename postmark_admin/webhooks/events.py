@@ -245,7 +245,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         decoded = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidWebhookPayload(
-            gettext("Body is not valid UTF-8 (byte %(offset)d): Postmark sends UTF-8 JSON.")
+            gettext("Malformed JSON: the body is not valid UTF-8 (byte %(offset)d); Postmark sends UTF-8.")
             % {"offset": error.start}
         ) from None
     try:
@@ -254,12 +254,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise _too_deep() from None
     except ValueError:  # JSONDecodeError, oversized numbers
         raise InvalidWebhookPayload(gettext("Malformed JSON.")) from None
+    if _depth_exceeds(payload, MAX_JSON_DEPTH):
+        raise _too_deep()
     if not isinstance(payload, dict):
         raise InvalidWebhookPayload(
             gettext("Expected a JSON object, got a JSON %(type)s.") % {"type": _json_type(payload)}
         )
-    if _depth_exceeds(payload, MAX_JSON_DEPTH):
-        raise _too_deep()
     cleaned: dict[str, Any] = clean(payload) if _NEEDS_CLEANING.search(body) else payload
     return cleaned
 
