@@ -169,33 +169,83 @@ def _raw_addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
     return _parse_addresses([str(value) for value in values])
 
 
-def _raw_body(message: EmailMessage, subtype: str) -> str:
+def _raw_body_part(message: EmailMessage, subtype: str) -> EmailMessage | None:
     part = _safe(lambda: message.get_body(preferencelist=(subtype,)), None)
+    return part if isinstance(part, EmailMessage) and part.get_content_subtype() == subtype else None
+
+
+def _raw_body(part: EmailMessage | None) -> str:
+    """The text of a body part, decoded from its transfer encoding and its charset."""
     if part is None:
         return ""
     return _safe(lambda: str(part.get_content()), "")
 
 
-def _raw_attachments(message: EmailMessage) -> tuple[InboundAttachment, ...]:
-    def read() -> tuple[InboundAttachment, ...]:
-        found = []
-        for part in message.iter_attachments():
-            payload = _safe(partial(part.get_payload, decode=True), None)
-            found.append(
-                InboundAttachment(
-                    name=_safe(part.get_filename, None) or "",
-                    content_type=part.get_content_type(),
-                    content=payload if isinstance(payload, bytes) else b"",
-                    content_id=str(part.get("Content-ID", "") or "").strip().strip("<>"),
-                )
-            )
-        return tuple(found)
+def _leaf_parts(message: EmailMessage) -> list[EmailMessage]:
+    """Every non-multipart part of the mail, depth first; an attached mail (message/*) is one part."""
+    found: list[EmailMessage] = []
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.is_multipart() and part.get_content_maintype() == "multipart":
+            children = part.get_payload()
+            stack.extend(reversed([child for child in children if isinstance(child, EmailMessage)]))
+        else:
+            found.append(part)
+    return found
 
-    return _safe(read, ())
+
+def _part_content(part: EmailMessage) -> bytes:
+    if part.get_content_maintype() == "message":
+        # An attached mail (message/rfc822): its bytes, with the CRLF line ends of mail.
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], EmailMessage):
+            return inner[0].as_bytes(policy=email.policy.default.clone(linesep="\r\n"))
+        return b""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _raw_attachments(message: EmailMessage, bodies: list[EmailMessage]) -> tuple[InboundAttachment, ...]:
+    """Every part of the raw mail, at any depth, that is not one of its ``bodies`` (the text and HTML
+    shown): attachments, inline images (``content_id``), attached mails. A text part with no name,
+    no Content-ID and no attachment disposition is a fragment of the body, not a file."""
+
+    def read(part: EmailMessage) -> InboundAttachment | None:
+        name = _safe(part.get_filename, None) or ""
+        content_id = str(part.get("Content-ID", "") or "").strip().strip("<>")
+        content_type = part.get_content_type()
+        if (
+            content_type in ("text/plain", "text/html")
+            and not name
+            and not content_id
+            and not part.is_attachment()
+        ):
+            return None
+        return InboundAttachment(
+            name=name, content_type=content_type, content=_part_content(part), content_id=content_id
+        )
+
+    found = []
+    parts: list[EmailMessage] = _safe(lambda: _leaf_parts(message), [])
+    for part in parts:
+        if any(part is body for body in bodies):
+            continue
+        attachment = _safe(partial(read, part), None)
+        if attachment is not None:
+            found.append(attachment)
+    return tuple(found)
 
 
 def _raw_headers(message: EmailMessage) -> tuple[tuple[str, str], ...]:
-    return tuple(_safe(lambda: [(str(k), str(v)) for k, v in message.raw_items()], []))
+    """The raw mail's headers in order, RFC 2047 encoded words decoded (a header that cannot be
+    decoded keeps its raw text)."""
+    items: list[tuple[str, str]] = _safe(lambda: [(str(k), str(v)) for k, v in message.raw_items()], [])
+    policy = message.policy
+    return tuple(
+        (name, _safe(partial(lambda n, v: str(policy.header_fetch_parse(n, v)), name, value), value))
+        for name, value in items
+    )
 
 
 # -- spam and envelope ---------------------------------------------------------------------------
@@ -257,6 +307,7 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
             message = mail
     if message is not None:
         raw_from = _raw_addresses(message, "From")
+        text_part, html_part = _raw_body_part(message, "plain"), _raw_body_part(message, "html")
         raw_values = {
             "from_address": raw_from[0] if raw_from else None,
             "to": _raw_addresses(message, "To"),
@@ -264,19 +315,23 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
             "bcc": _raw_addresses(message, "Bcc"),
             "reply_to": _raw_addresses(message, "Reply-To"),
             "subject": _safe(lambda: str(message.get("Subject", "") or ""), ""),
-            "text": _raw_body(message, "plain"),
-            "html": _raw_body(message, "html"),
+            "text": _raw_body(text_part),
+            "html": _raw_body(html_part),
             "headers": _raw_headers(message),
-            "attachments": _raw_attachments(message),
             "date": parse_timestamp(_safe(lambda: str(message.get("Date", "") or ""), "")),
         }
         # The raw mail wins where it has a value; Postmark's JSON fills the rest (Bcc, say).
         values.update({key: value for key, value in raw_values.items() if value})
+        # The files are the raw mail's, at any depth (none is none): Postmark's list is a summary of them.
+        bodies = [part for part in (text_part, html_part) if part is not None]
+        values["attachments"] = _raw_attachments(message, bodies)
     headers = values["headers"]
     header_map = {key.lower(): value for key, value in reversed(headers)}
-    json_map = {key.lower(): value for key, value in reversed(json_headers)}
     from_address = values["from_address"]
-    envelope_sender = _angle(header_map.get("return-path") or json_map.get("return-path")) or (
+    # The envelope sender is the Return-Path that Postmark puts FIRST in its JSON Headers (from the SMTP
+    # MAIL FROM). A Return-Path inside the raw mail or further down the list is the sender's own text.
+    first = json_headers[0] if json_headers else None
+    envelope_sender = (_angle(first[1]) if first and first[0].lower() == "return-path" else "") or (
         from_address.email if from_address else ""
     )
     envelope_recipient = (
@@ -284,9 +339,10 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
         or _angle(header_map.get("x-original-to") or header_map.get("delivered-to"))
         or (values["to"][0].email if values["to"] else "")
     )
-    spam_score, spam_detected = _spam(headers)
+    # Postmark's spam check is in its JSON Headers; the raw mail's own X-Spam-* are read only without them.
+    spam_score, spam_detected = _spam(json_headers)
     if spam_score is None and spam_detected is None:
-        spam_score, spam_detected = _spam(json_headers)
+        spam_score, spam_detected = _spam(headers)
     return InboundMessage(
         **values,
         stripped_text_reply=text(payload.get("StrippedTextReply")),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -111,3 +113,151 @@ def test_hostile_bodies(client, creds, body):
     response = post(client, TRACKING_URL, body, creds)
     assert response.status_code in (200, 400)
     assert WebhookEvent.objects.count() == (1 if response.status_code == 200 else 0)
+
+
+# -- raw bytes -----------------------------------------------------------------------------------
+# Mutations of the BYTES of valid bodies: what a broken proxy, a truncated write or an attacker sends.
+# A body that is not valid UTF-8 must get a 400 and store nothing; no body may get a 5xx.
+
+#: Bodies posted by test_raw_byte_mutations (POSTMARK_FUZZ_EXAMPLES raises it; at least 10,000).
+FUZZ_BODIES = max(10_000, int(os.environ.get("POSTMARK_FUZZ_EXAMPLES") or 0))
+_BODIES_PER_EXAMPLE = 10
+
+_MARK = "\x01MARK\x01"
+#: Byte sequences that are not valid UTF-8, or that decode to what a database refuses.
+_HOSTILE_BYTES = [
+    b"\xed\xa0\x80",  # U+D800 encoded: a lone high surrogate
+    b"\xed\xbf\xbf",  # U+DFFF: a lone low surrogate
+    b"\xed\xa0\xbd\xed\xb8\x80",  # a surrogate pair as two 3-byte sequences (CESU-8)
+    b"\xc0\x80",  # overlong NUL (modified UTF-8)
+    b"\xc1\xbf",  # overlong
+    b"\xe0\x80\xaf",  # overlong "/"
+    b"\xf0\x80\x80\xaf",  # overlong "/", 4 bytes
+    b"\xf4\x90\x80\x80",  # above U+10FFFF
+    b"\xf8\x88\x80\x80\x80",  # 5-byte form
+    b"\xff",
+    b"\xfe\xff",
+    b"\x80",  # a lone continuation byte
+    b"\xe2\x82",  # truncated
+    b"caf\xe9",  # Latin-1
+    b"\x00",  # a raw NUL: not valid in JSON text, must not be stored either
+    b"\\u0000",
+    b"\\ud800",
+    b"\\udfff\\ud800",
+    "\u00e9\u20ac\U0001f600".encode(),  # valid multi-byte text
+]
+_SOURCES = [
+    "bounce",
+    "spam_complaint",
+    "delivery",
+    "open",
+    "click",
+    "subscription_change",
+    "inbound",
+    "inbound_raw",
+]
+_STRING_FIELDS = [
+    "Tag",
+    "Recipient",
+    "Email",
+    "Details",
+    "Description",
+    "Subject",
+    "MessageID",
+    "TextBody",
+    "From",
+]
+
+# A valid body (non-ASCII kept as UTF-8), with a marker in one string value that raw bytes replace.
+valid_bodies = st.builds(
+    lambda name, field, prefix: json.dumps(
+        load(name, **{field: prefix + _MARK}), ensure_ascii=False
+    ).encode(),
+    st.sampled_from(_SOURCES),
+    st.sampled_from(_STRING_FIELDS),
+    st.sampled_from(["welcome", "", "caf\u00e9 ", "x" * 40]),
+)
+hostile = st.sampled_from(_HOSTILE_BYTES) | st.binary(min_size=1, max_size=4)
+# One mutation: (operation, position as a fraction of the body, bytes, xor mask, length).
+mutations = st.lists(
+    st.tuples(
+        st.sampled_from(["in_string", "insert", "flip", "delete", "replace", "truncate"]),
+        st.floats(min_value=0, max_value=1),
+        hostile,
+        st.integers(min_value=1, max_value=255),
+        st.integers(min_value=1, max_value=4),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def mutate(body: bytes, changes: list[tuple[str, float, bytes, int, int]]) -> bytes:
+    marker = _MARK.encode()
+    for operation, where, data, mask, length in changes:
+        at = int(where * len(body))
+        if operation == "in_string" and marker in body:
+            body = body.replace(marker, data + marker)
+        elif operation == "insert":
+            body = body[:at] + data + body[at:]
+        elif operation == "flip" and at < len(body):
+            body = body[:at] + bytes([body[at] ^ mask]) + body[at + 1 :]
+        elif operation == "delete":
+            body = body[:at] + body[at + length :]
+        elif operation == "replace":
+            body = body[:at] + data + body[at + len(data) :]
+        elif operation == "truncate":
+            body = body[:at]
+    return body.replace(marker, b"")
+
+
+def _valid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_raw_byte_mutations(client, creds):
+    posted = {"bodies": 0, "invalid_utf8": 0, "stored": 0}
+
+    @settings(
+        max_examples=FUZZ_BODIES // _BODIES_PER_EXAMPLE,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        cases=st.lists(
+            st.tuples(valid_bodies, mutations, st.sampled_from(list(PayloadKind))),
+            min_size=_BODIES_PER_EXAMPLE,
+            max_size=_BODIES_PER_EXAMPLE,
+        )
+    )
+    def run(cases):
+        for valid, changes, url_kind in cases:
+            body = mutate(valid, changes)
+            before = WebhookEvent.objects.count()
+            response = post(client, URLS[url_kind], body, creds)
+            after = WebhookEvent.objects.count()
+            posted["bodies"] += 1
+            assert response.status_code in (200, 400), (body, response.content)
+            if not _valid_utf8(body):
+                posted["invalid_utf8"] += 1
+                assert response.status_code == 400, body
+                assert b"not valid UTF-8" in response.content
+            if response.status_code == 400:
+                assert after == before, body
+            else:
+                posted["stored"] += after - before
+                assert after - before in (0, 1)
+
+    started = time.monotonic()
+    run()
+    elapsed = time.monotonic() - started
+    print(f"\nraw-byte fuzz: {posted} in {elapsed:.1f}s")  # shown with -s / -rP
+    assert posted["bodies"] >= FUZZ_BODIES
+    # The mix must exercise both sides: refused invalid UTF-8, and stored mutated bodies.
+    assert posted["invalid_utf8"] >= FUZZ_BODIES // 10
+    assert posted["stored"] >= 1
