@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
+from .config.fields import secret_problem
 from .config.secret_field import EncryptedSecretField
 from .webhooks import events
 from .webhooks.events import EventType, RejectReason
@@ -98,6 +100,16 @@ class PostmarkSettings(SingletonModel):
 
     def __str__(self) -> str:
         return str(_("Postmark settings"))
+
+    def clean(self) -> None:
+        """Refuse credentials that cannot travel in an HTTP header (both admins' forms call this)."""
+        problems = {
+            name: _("This value %(problem)s") % {"problem": problem}
+            for name in ("server_token", "webhook_username", "webhook_password")
+            if (problem := secret_problem(name, getattr(self, name)))
+        }
+        if problems:
+            raise ValidationError(problems)
 
     # django-solo would pickle the whole row, decrypted secrets included, into the
     # cache. postmark_admin.config.row_cache caches the row itself, encrypted.
