@@ -36,7 +36,9 @@ def _wagtail_or_skip():
 
 @pytest.mark.parametrize(("field", "value", "expected"), BAD_VALUES)
 @pytest.mark.parametrize("admin", ["django", "wagtail"])
-def test_the_settings_form_refuses_unsendable_secrets(admin, field, value, expected, login, assert_no_secrets):
+def test_the_settings_form_refuses_unsendable_secrets(
+    admin, field, value, expected, login, assert_no_secrets
+):
     if admin == "wagtail":
         _wagtail_or_skip()
         client = login("editor", "wagtailadmin.access_admin", "postmark_admin.change_postmarksettings")
@@ -76,7 +78,9 @@ def test_actions_with_an_unsendable_stored_token_answer_with_a_message(admin, na
         )
         urls = reverse(f"postmark_admin_settings:{name}"), reverse(WAGTAIL_URL)
     else:
-        client = login("operator", "postmark_admin.change_postmarksettings", "postmark_admin.use_postmark_api")
+        client = login(
+            "operator", "postmark_admin.change_postmarksettings", "postmark_admin.use_postmark_api"
+        )
         urls = reverse(f"admin:postmark_admin_postmarksettings_{name}"), reverse(ADMIN_URL)
     found, _html = follow_action(client, *urls, ACTIONS[name])
     [(level, text)] = found
