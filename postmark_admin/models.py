@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
+from .config.api_hosts import api_url_problem
 from .config.fields import secret_problem
 from .config.secret_field import EncryptedSecretField
 from .webhooks import events
@@ -102,12 +103,15 @@ class PostmarkSettings(SingletonModel):
         return str(_("Postmark settings"))
 
     def clean(self) -> None:
-        """Refuse credentials that cannot travel in an HTTP header (both admins' forms call this)."""
+        """Refuse credentials that cannot travel in an HTTP header, and an API URL the token may not be
+        sent to (both admins' forms call this)."""
         problems = {
             name: _("This value %(problem)s") % {"problem": problem}
             for name in ("server_token", "webhook_username", "webhook_password")
             if (problem := secret_problem(name, getattr(self, name)))
         }
+        if self.api_url and (problem := api_url_problem(self.api_url)):
+            problems["api_url"] = problem
         if problems:
             raise ValidationError(problems)
 

@@ -27,6 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
+from ..config.api_hosts import api_url_problem
 from ..config.crypto import MASK, Secret
 from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..config.fields import secret_problem
@@ -225,6 +226,9 @@ class PostmarkClient:
         ``data`` is an already serialized JSON body. With ``raise_for_status=False`` a
         422 answer is returned rather than raised (batch sending maps it to a message).
         """
+        problem = api_url_problem(self.config.api_url)
+        if problem:
+            raise PostmarkConfigurationError(problem)  # before the token is even looked at
         # Only Secrets here: a frame's locals (a DEBUG error page, an error mail) never show the token.
         server_token = self._server_token(server_token)
         if json_body is not None:
