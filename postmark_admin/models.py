@@ -26,6 +26,16 @@ _stream_id = RegexValidator(
 )
 _no_colon = RegexValidator(r"^[^:]*$", _("The username cannot contain ':'."))
 
+
+def _valid_url(url: str) -> bool:
+    """Whether the field's own validator accepts ``url`` (if not, it already said so)."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return False
+    return True
+
+
 INHERIT_CHOICES = [
     (None, _("Inherit (settings.py, then the environment, then off)")),
     (True, _("Yes: send without the unsupported feature")),
@@ -110,7 +120,7 @@ class PostmarkSettings(SingletonModel):
             for name in ("server_token", "webhook_username", "webhook_password")
             if (problem := secret_problem(name, getattr(self, name)))
         }
-        if self.api_url and (problem := api_url_problem(self.api_url)):
+        if self.api_url and _valid_url(self.api_url) and (problem := api_url_problem(self.api_url)):
             problems["api_url"] = problem
         if problems:
             raise ValidationError(problems)
