@@ -14,6 +14,8 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 ``postmark_admin.E006``  the timeout in settings.py or the environment is not a positive number
 ``postmark_admin.E007``  ``POSTMARK_CACHE`` names a cache that is not in ``CACHES``
 ``postmark_admin.E008``  the settings row cannot be read from the database (deploy)
+``postmark_admin.E009``  a server token or webhook credential in settings.py or the environment holds a
+                         character that cannot go in an HTTP header (a zero-width space, ``€``, CR, LF...)
 ``postmark_admin.W001``  the settings cache is local to each process (changes reach others within ~1 s)
 =====================  ============================================================
 """
@@ -34,7 +36,15 @@ from django.urls import NoReverseMatch, reverse
 from .config import row_cache
 from .config.app_settings import app_settings
 from .config.effective import effective_config, missing_server_token_message
-from .config.fields import FIELDS, malformed_authorizations, read_settings_place, settings_place_name
+from .config.fields import (
+    DJANGO_POSTMARK_WEBHOOK_PAIR,
+    FIELDS,
+    malformed_authorizations,
+    parse_authorization,
+    read_settings_place,
+    secret_problem,
+    settings_place_name,
+)
 from .exceptions import PostmarkSettingsUnavailable
 
 WEBHOOK_URL_NAMES = ("postmark_admin:tracking", "postmark_admin:inbound")
@@ -79,6 +89,7 @@ def check_settings_values(
                     id="postmark_admin.E005",
                 )
             )
+    errors += _unsendable_secrets()
     for place, value in _configured_places("timeout"):
         try:
             ok = float(value) > 0
@@ -87,6 +98,33 @@ def check_settings_values(
         if not ok:
             errors.append(Error(f"{place} must be a positive number of seconds.", id="postmark_admin.E006"))
     return errors
+
+
+def _unsendable_secrets() -> list[CheckMessage]:
+    """E009: secrets in settings.py or the environment that cannot go in an HTTP header."""
+    found: list[tuple[str, str | None]] = [
+        (f"{place} (the server token)", secret_problem("server_token", value))
+        for place, value in _configured_places("server_token")
+    ]
+    for place, value in _configured_places("webhook_credentials"):
+        if not isinstance(value, str | list | tuple):
+            continue  # E005 reports it
+        for credential in parse_authorization(value):
+            found.append((place, secret_problem("webhook_username", credential.username)))
+            found.append((place, secret_problem("webhook_password", credential.password)))
+    for name in DJANGO_POSTMARK_WEBHOOK_PAIR:
+        value = getattr(settings, name, None)
+        if value:
+            found.append((f"settings.{name}", secret_problem(name, value)))
+    return [
+        Error(
+            f"{place} {problem}",
+            hint="A zero-width space or a line break often comes along when a value is pasted.",
+            id="postmark_admin.E009",
+        )
+        for place, problem in found
+        if problem
+    ]
 
 
 @register("postmark_admin", Tags.caches)

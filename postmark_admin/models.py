@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
@@ -11,6 +12,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from solo.models import SingletonModel
 
+from .config.api_hosts import api_url_problem
+from .config.fields import secret_problem
 from .config.secret_field import EncryptedSecretField
 from .webhooks import events
 from .webhooks.events import EventType, RejectReason
@@ -22,6 +25,16 @@ _stream_id = RegexValidator(
     r"^[A-Za-z0-9_-]{1,100}$", _("A message stream ID has only letters, digits, '-' and '_'.")
 )
 _no_colon = RegexValidator(r"^[^:]*$", _("The username cannot contain ':'."))
+
+
+def _valid_url(url: str) -> bool:
+    """Whether the field's own validator accepts ``url`` (if not, it already said so)."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return False
+    return True
+
 
 INHERIT_CHOICES = [
     (None, _("Inherit (settings.py, then the environment, then off)")),
@@ -98,6 +111,19 @@ class PostmarkSettings(SingletonModel):
 
     def __str__(self) -> str:
         return str(_("Postmark settings"))
+
+    def clean(self) -> None:
+        """Refuse credentials that cannot travel in an HTTP header, and an API URL the token may not be
+        sent to (both admins' forms call this)."""
+        problems = {
+            name: _("This value %(problem)s") % {"problem": problem}
+            for name in ("server_token", "webhook_username", "webhook_password")
+            if (problem := secret_problem(name, getattr(self, name)))
+        }
+        if self.api_url and _valid_url(self.api_url) and (problem := api_url_problem(self.api_url)):
+            problems["api_url"] = problem
+        if problems:
+            raise ValidationError(problems)
 
     # django-solo would pickle the whole row, decrypted secrets included, into the
     # cache. postmark_admin.config.row_cache caches the row itself, encrypted.

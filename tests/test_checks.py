@@ -128,3 +128,38 @@ def test_e008_settings_row_unreadable_is_a_check_message(where, tmp_path, clean_
     assert "postmark_admin.E008" in report
     assert "could not be read from the database" in report
     assert "token-from-settings-py" not in report
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("POSTMARK_SERVER_TOKEN", "0f8e7d6c-5b4a-4392\u200b"),
+        ("POSTMARK_API_KEY", "tok€en"),
+        ("ANYMAIL", {"POSTMARK_SERVER_TOKEN": "tok\r\nen"}),
+        ("POSTMARK_WEBHOOK_AUTHORIZATION", "user:pass\u200bword"),
+        ("POSTMARK_WEBHOOK_AUTHORIZATION", ["ok:fine", "us€r:pw"]),
+        ("POSTMARK_API_PASSWORD", "pass\x00word"),
+    ],
+)
+def test_e009_unsendable_secret_in_settings(setting, value, settings, clean_postmark_env):
+    setattr(settings, setting, value)
+    settings.POSTMARK_API_USER = "user"
+    [found] = [m for m in run_checks() if m.id == "postmark_admin.E009"]
+    assert "cannot be sent in an HTTP header" in found.msg and "U+" in found.msg
+    for secret in ("0f8e7d6c", "tok€en", "pass", "€r:pw"):
+        assert secret not in found.msg
+
+
+def test_e009_unsendable_secret_in_the_environment(clean_postmark_env):
+    clean_postmark_env.setenv("POSTMARK_SERVER_TOKEN", "token\u200bvalue")
+    clean_postmark_env.setenv("POSTMARK_WEBHOOK_AUTHORIZATION", "a:b,c:d\u00a0e")
+    found = [m for m in run_checks() if m.id == "postmark_admin.E009"]
+    assert len(found) == 2
+    assert "environment POSTMARK_SERVER_TOKEN" in found[0].msg and "U+200B" in found[0].msg
+    assert "environment POSTMARK_WEBHOOK_AUTHORIZATION" in found[1].msg and "U+00A0" in found[1].msg
+
+
+def test_e009_printable_secrets_pass(settings, clean_postmark_env):
+    settings.POSTMARK_SERVER_TOKEN = "0f8e7d6c-5b4a-4392-8170-aabbccddeeff"
+    settings.POSTMARK_WEBHOOK_AUTHORIZATION = "user:a long pass phrase!"
+    assert "postmark_admin.E009" not in ids()

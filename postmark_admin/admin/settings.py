@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
+from ..config.api_hosts import ApiUrlChange, guard_api_url_change
 from ..config.effective import effective_config
 from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
@@ -41,6 +43,11 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
     ]
     readonly_fields = ["updated_at"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The API URL change a form being saved makes, from save_form to construct_change_message.
+        self._api_url_changes: weakref.WeakKeyDictionary[Any, ApiUrlChange] = weakref.WeakKeyDictionary()
+
     class Media:
         css = {"all": ["postmark_admin/admin.css"]}
 
@@ -51,6 +58,26 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
         if field is not None:
             settings_page.note_secret_source(db_field.name, field, effective_config())
         return field
+
+    # -- saving: the token never follows the API URL to another origin ------------------------------
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        api_url_change = guard_api_url_change(form)
+        if api_url_change is not None:
+            self._api_url_changes[form] = api_url_change
+            level = messages.WARNING if api_url_change.token_cleared else messages.INFO
+            self.message_user(request, api_url_change.user_message(), level)
+        return super().save_form(request, form, change)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, dict[str, list[str]]]]:
+        message = super().construct_change_message(request, form, formsets, add)
+        api_url_change = self._api_url_changes.pop(form, None)
+        if api_url_change is not None:
+            # The log shows it as "Changed API URL origin from ... to ...; the stored server token was cleared."
+            message.append({"changed": {"fields": [api_url_change.log_message()]}})
+        return message
 
     # -- the page ----------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULT_WEBHOOK_MAX_BODY_SIZE = 64 * 1024 * 1024
+#: Postmark's API host, and loopback for the sandbox (see :mod:`postmark_admin.config.api_hosts`).
+DEFAULT_ALLOWED_API_HOSTS = ("api.postmarkapp.com", "localhost", "127.0.0.1", "::1")
 
 
 class AppSettings:
@@ -33,6 +35,13 @@ class AppSettings:
         """Days of webhook events that ``postmark_prune_events`` keeps by default (None: keep all)."""
         value = getattr(settings, "POSTMARK_EVENT_RETENTION_DAYS", None)
         return None if value in (None, "") else int(value)
+
+    @property
+    def ALLOWED_API_HOSTS(self) -> tuple[str, ...]:
+        """Hosts the API URL may point at (``POSTMARK_ALLOWED_API_HOSTS``; ``"*"`` allows any)."""
+        value = getattr(settings, "POSTMARK_ALLOWED_API_HOSTS", DEFAULT_ALLOWED_API_HOSTS)
+        hosts = [value] if isinstance(value, str) else list(value)
+        return tuple(str(host).strip().lower().strip("[]") for host in hosts if str(host).strip())
 
     @property
     def MAX_RETRIES(self) -> int:

@@ -44,6 +44,7 @@ from .fields import (
     malformed_authorizations,
     parse_authorization,
     read_settings_place,
+    secret_problem,
     settings_place_name,
 )
 
@@ -146,10 +147,16 @@ class EffectiveConfig:
         )
 
     def require_server_token(self) -> str:
-        """The clear-text token, or :class:`PostmarkConfigurationError` naming every place looked at."""
-        if self.server_token:
-            return self.server_token.reveal()
-        raise PostmarkConfigurationError(missing_server_token_message(self))
+        """The clear-text token, or :class:`PostmarkConfigurationError` naming every place looked at
+        (or, for a token that cannot go in an HTTP header, where it came from and what is wrong)."""
+        if not self.server_token:
+            raise PostmarkConfigurationError(missing_server_token_message(self))
+        problem = secret_problem("server_token", self.server_token)
+        if problem:
+            resolved = self.sources.get("server_token")
+            origin = resolved.origin if resolved is not None else "the configuration"
+            raise PostmarkConfigurationError(f"The Postmark server token from {origin} {problem}")
+        return self.server_token.reveal()
 
 
 def missing_server_token_message(config: EffectiveConfig | None = None) -> str:

@@ -5,6 +5,7 @@ value is parsed, and its default. Pure data and parsing; :mod:`postmark_admin.co
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,44 @@ class WebhookCredential:
 
 def _has_secret(value: Any) -> bool:
     return isinstance(value, tuple) and any(isinstance(v, WebhookCredential) for v in value)
+
+
+# -- values that travel in an HTTP header -----------------------------------------------------------
+
+
+def header_value_problem(value: str, *, allow_space: bool = False) -> str | None:
+    """Why ``value`` cannot travel in an HTTP header (a server token, a webhook credential), or None.
+
+    Only printable ASCII can: a zero-width space pasted along with a token, ``€``, a CR or LF would
+    make the request fail (or, for a webhook credential, never match what Postmark sends). The
+    sentence names the first offending character and its position, never the value itself.
+    """
+    for position, char in enumerate(value, start=1):
+        if "!" <= char <= "~" or (allow_space and char == " "):
+            continue
+        code = f"U+{ord(char):04X}"
+        name = unicodedata.name(char, "")
+        named = f"{code} {name}" if name else code
+        category = unicodedata.category(char)
+        if char == " ":
+            kind = "a space"
+        elif category in ("Cc", "Cs", "Co", "Cn"):
+            kind = f"a control character ({named})"
+        elif category in ("Cf", "Zs", "Zl", "Zp", "Mn") or char.isspace():
+            kind = f"an invisible character ({named})"
+        else:
+            kind = f"the character '{char}' ({named})"
+        return (
+            f"contains {kind} at position {position}, which cannot be sent in an HTTP header: only "
+            "ASCII letters, digits and punctuation can. Type or paste the value again without it."
+        )
+    return None
+
+
+def secret_problem(name: str, value: Any) -> str | None:
+    """:func:`header_value_problem` for a configuration secret (``server_token``, a webhook username or password)."""
+    text = value.reveal() if isinstance(value, Secret) else _str(value)
+    return header_value_problem(text, allow_space=name != "server_token")
 
 
 # -- where each field may come from -------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import email.message
 import mimetypes
 from typing import Any, TypeAlias
@@ -20,8 +21,9 @@ def attachment_payload(attachment: Attachment, encoding: str) -> dict[str, Any]:
     if isinstance(attachment, email.message.Message):
         return _part_payload(attachment)
     filename, content, mimetype = attachment
+    content_type = mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
     if isinstance(content, str):
-        raw = content.encode(encoding)
+        raw, content_type = _encoded_text(content, content_type, encoding)
     elif isinstance(content, EmailMessage):  # attached as message/rfc822
         raw = content.message().as_bytes()
     elif isinstance(content, email.message.Message):
@@ -31,8 +33,31 @@ def attachment_payload(attachment: Attachment, encoding: str) -> dict[str, Any]:
     return {
         "Name": filename or "",
         "Content": base64.b64encode(raw).decode("ascii"),
-        "ContentType": mimetype or mimetypes.guess_type(filename or "")[0] or "application/octet-stream",
+        "ContentType": content_type,
     }
+
+
+def _encoded_text(content: str, content_type: str, encoding: str) -> tuple[bytes, str]:
+    """A text given as ``str``: its bytes in the declared charset (else the message's encoding), and
+    a content type naming that charset whenever it is not UTF-8, so the recipient decodes it right.
+
+    A charset Python does not know, or one that cannot hold the text, gives way to UTF-8 (named).
+    """
+    parsed = email.message.Message()
+    parsed["Content-Type"] = content_type
+    declared = parsed.get_param("charset")
+    charset = str(declared) if isinstance(declared, str) and declared else encoding
+    try:
+        raw = content.encode(charset)
+    except (LookupError, UnicodeError):
+        charset, raw = "utf-8", content.encode("utf-8")
+    if declared or (
+        "/" in content_type
+        and parsed.get_content_maintype() == "text"
+        and codecs.lookup(charset).name != "utf-8"
+    ):
+        content_type = f"{parsed.get_content_type()}; charset={charset.lower()}"
+    return raw, content_type
 
 
 def _part_payload(part: email.message.Message) -> dict[str, Any]:
@@ -46,6 +71,10 @@ def _part_payload(part: email.message.Message) -> dict[str, Any]:
         payload = part.get_payload(decode=True)  # bytes, or None when there is no payload
         content = payload if isinstance(payload, bytes) else b""
     filename = part.get_filename() or ""
+    charset = part.get_content_charset()
+    if charset and part.get_content_maintype() == "text":
+        # The payload's bytes are in this charset: without it the recipient would guess.
+        content_type = f"{content_type}; charset={charset}"
     data: dict[str, Any] = {
         "Name": filename,
         "Content": base64.b64encode(content).decode("ascii"),

@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from ..config.crypto import Secret
+from ..config.api_hosts import api_url_problem
+from ..config.crypto import MASK, Secret
 from ..config.effective import EffectiveConfig, app_settings, effective_config
-from ..exceptions import PostmarkAPIError, PostmarkTransportError
+from ..config.fields import secret_problem
+from ..exceptions import PostmarkAPIError, PostmarkConfigurationError, PostmarkTransportError
 
 if TYPE_CHECKING:
     from django.core.mail import EmailMessage
@@ -82,12 +85,60 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: globals().update(_session=None))
 
 
+#: Errors raised while requests builds the request: nothing left.
+_UNBUILDABLE = (
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.URLRequired,
+)
+
+
+class _HiddenHeaderValue(str):
+    """A header value whose ``repr()`` is a mask.
+
+    requests, urllib3 and http.client keep the header dict in their frames' locals; Django's
+    error pages and reporters show locals with ``repr()``, so the token shows as the mask there.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+@sensitive_variables("headers")
+def _send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    server_token: Secret,
+    *,
+    data: bytes | None,
+    params: Mapping[str, Any] | None,
+    timeout: float,
+) -> requests.Response:
+    """The one place the clear token exists: in the header dict built here, handed to requests.
+
+    ``sensitive_variables`` has Django's error reports mask ``headers`` here and in every frame
+    below (requests', urllib3's); the header value's own ``repr()`` masks it even where that filter
+    is off (``DEBUG = True``).
+    """
+    headers: dict[str, str] = {"X-Postmark-Server-Token": _HiddenHeaderValue(server_token.reveal())}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    return session.request(method, url, data=data, params=params, headers=headers, timeout=timeout)
+
+
 def _classify(error: requests.RequestException) -> tuple[bool, bool]:
     """``(retryable, ambiguous)``: retry only when the request certainly never left.
 
     A failed TLS handshake sent nothing either, but a bad certificate will not heal
     by itself, so it is raised at once.
     """
+    if isinstance(error, _UNBUILDABLE):
+        return False, False
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return True, False
     if isinstance(error, requests.exceptions.SSLError):
@@ -175,13 +226,13 @@ class PostmarkClient:
         ``data`` is an already serialized JSON body. With ``raise_for_status=False`` a
         422 answer is returned rather than raised (batch sending maps it to a message).
         """
-        token = server_token if server_token is not None else self.config.require_server_token()
-        token = token.reveal() if isinstance(token, Secret) else token
-        headers = {"X-Postmark-Server-Token": token}
+        problem = api_url_problem(self.config.api_url)
+        if problem:
+            raise PostmarkConfigurationError(problem)  # before the token is even looked at
+        # Only Secrets here: a frame's locals (a DEBUG error page, an error mail) never show the token.
+        server_token = self._server_token(server_token)
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if data is not None:
-            headers["Content-Type"] = "application/json"
         url = self.config.api_url + path.lstrip("/")
         max_retries = max(app_settings.MAX_RETRIES, 0)
         backoff = app_settings.RETRY_BACKOFF
@@ -189,8 +240,14 @@ class PostmarkClient:
         while True:
             started = time.monotonic()
             try:
-                response = get_session().request(
-                    method, url, data=data, params=params, headers=headers, timeout=self.config.timeout
+                response = _send(
+                    get_session(),
+                    method,
+                    url,
+                    server_token,
+                    data=data,
+                    params=params,
+                    timeout=self.config.timeout,
                 )
             except requests.RequestException as error:
                 retryable, ambiguous = _classify(error)
@@ -200,6 +257,11 @@ class PostmarkClient:
                     continue
                 logger.warning("Postmark %s %s failed: %s", method, path, type(error).__name__)
                 raise self._transport_error(error, ambiguous=ambiguous) from None
+            except Exception as error:
+                # Anything else the transport raised (an encoding error in urllib3 or http.client, a
+                # bug in an adapter) is still a failed request: a PostmarkError, which fail_silently swallows.
+                logger.warning("Postmark %s %s failed: %s", method, path, type(error).__name__)
+                raise self._transport_error(error, ambiguous=not isinstance(error, ValueError)) from None
             status = response.status_code
             logger.debug(
                 "Postmark %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1000
@@ -213,16 +275,37 @@ class PostmarkClient:
                 return status, answer
             raise error_from_answer(status, answer)
 
+    def _server_token(self, server_token: Secret | str | None) -> Secret:
+        """The token for one request (``server_token``, else the configuration's), checked for header safety."""
+        if server_token is None:
+            self.config.require_server_token()  # raises for a missing or unusable token
+            return self.config.server_token
+        secret = server_token if isinstance(server_token, Secret) else Secret(server_token)
+        problem = secret_problem("server_token", secret)
+        if problem:
+            raise PostmarkConfigurationError(
+                _("The Postmark server token given for this message %(problem)s") % {"problem": problem}
+            )
+        return secret
+
     def _wait(self, attempt: int, backoff: float, method: str, path: str, why: str) -> None:
         delay = retry_delay(attempt, backoff, app_settings.RETRY_MAX_DELAY)
         logger.info("Postmark %s %s: %s, retrying in %.2f s", method, path, why, delay)
         if delay > 0:
             self.sleep(delay)
 
-    def _transport_error(
-        self, error: requests.RequestException, *, ambiguous: bool
-    ) -> PostmarkTransportError:
-        if isinstance(error, requests.exceptions.ConnectTimeout):
+    def _transport_error(self, error: Exception, *, ambiguous: bool) -> PostmarkTransportError:
+        if isinstance(error, _UNBUILDABLE) or (
+            isinstance(error, ValueError) and not isinstance(error, requests.RequestException)
+        ):
+            description = _("The request to Postmark could not be built (%(error)s); nothing was sent.") % {
+                "error": type(error).__name__
+            }
+        elif not isinstance(error, requests.RequestException):
+            description = _(
+                "The request to Postmark failed (%(error)s); the message may or may not have been sent."
+            ) % {"error": type(error).__name__}
+        elif isinstance(error, requests.exceptions.ConnectTimeout):
             description = _("Connecting to Postmark timed out; nothing was sent.")
         elif isinstance(error, requests.exceptions.Timeout):
             description = _(

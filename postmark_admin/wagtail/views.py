@@ -32,6 +32,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import log
 
+from ..config.api_hosts import guard_api_url_change
 from ..config.effective import effective_config
 from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
@@ -115,6 +116,16 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
         for name, field in form.fields.items():
             settings_page.note_secret_source(name, field, config)
         return form
+
+    def save_instance(self) -> PostmarkSettings:
+        # The token never follows the API URL to another origin (see postmark_admin.config.api_hosts).
+        api_url_change = guard_api_url_change(self.form)
+        instance: PostmarkSettings = super().save_instance()
+        if api_url_change is not None:
+            (messages.warning if api_url_change.token_cleared else messages.info)(
+                self.request, api_url_change.user_message()
+            )
+        return instance
 
     def get_page_subtitle(self) -> str:
         return str(self.page_title)

@@ -120,8 +120,13 @@ def test_hostile_bodies(client, creds, body):
 # Mutations of the BYTES of valid bodies: what a broken proxy, a truncated write or an attacker sends.
 # A body that is not valid UTF-8 must get a 400 and store nothing; no body may get a 5xx.
 
-#: Bodies posted by test_raw_byte_mutations (POSTMARK_FUZZ_EXAMPLES raises it; at least 10,000).
-FUZZ_BODIES = max(10_000, int(os.environ.get("POSTMARK_FUZZ_EXAMPLES") or 0))
+#: Bodies posted by test_raw_byte_mutations: 10,000 on PostgreSQL (the database that refuses what SQLite
+#: stores, so where the fault showed), 2,000 on SQLite to keep CI's many SQLite jobs short;
+#: POSTMARK_FUZZ_EXAMPLES sets the count.
+FUZZ_BODIES = int(
+    os.environ.get("POSTMARK_FUZZ_EXAMPLES")
+    or (10_000 if os.environ.get("DATABASE_URL", "").startswith("postgres") else 2_000)
+)
 _BODIES_PER_EXAMPLE = 10
 
 _MARK = "\x01MARK\x01"
