@@ -1,0 +1,1 @@
+"""The effective configuration: the field table, where each value came from, the row cache, secrets."""

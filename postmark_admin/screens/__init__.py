@@ -1,0 +1,1 @@
+"""What the Django admin and the Wagtail admin share: the settings page, panels, actions, event queries."""

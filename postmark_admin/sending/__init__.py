@@ -1,0 +1,1 @@
+"""From Django messages to Postmark's answer: payload mapping, batching, the HTTP client, statuses."""
