@@ -4,7 +4,7 @@ fail_silently swallows it, and without it the caller gets a PostmarkError, never
 from __future__ import annotations
 
 import pytest
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from requests.adapters import HTTPAdapter
 
 from postmark_admin.backends import PostmarkBackend
@@ -49,9 +49,9 @@ def test_a_token_written_to_the_row_behind_the_forms_back(bad, sandbox):
 @pytest.mark.parametrize("bad", UNSENDABLE)
 def test_a_token_given_by_code(bad, sandbox):
     with override_postmark_settings(api_url=sandbox.url):
-        assert get_connection(BACKEND, fail_silently=True, server_token=bad).send_messages([message()]) == 0
+        assert PostmarkBackend(fail_silently=True, server_token=bad).send_messages([message()]) == 0
         with pytest.raises(PostmarkConfigurationError) as caught:
-            get_connection(BACKEND, server_token=bad).send_messages([message()])
+            PostmarkBackend(server_token=bad).send_messages([message()])
         assert "argument server_token" in str(caught.value)
         with pytest.raises(PostmarkConfigurationError):
             PostmarkClient(server_token=bad).get_server()
