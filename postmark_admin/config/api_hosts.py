@@ -33,7 +33,9 @@ def _host(url: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    """Whether ``host`` (a name or an IP address, ``[::1]`` too) can only be this machine: localhost,
+    127.0.0.0/8, ::1."""
+    host = host.strip("[]").rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

@@ -6,7 +6,6 @@ request; secrets are only ever shown through :meth:`~postmark_admin.config.crypt
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..config.api_hosts import is_loopback
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, Resolved, Source, WebhookCredential
 from ..webhooks.events import EventType
@@ -170,17 +170,6 @@ def _absolute_url(request: HttpRequest, name: str) -> str | None:
 MIN_WEBHOOK_PASSWORD_LENGTH = 16
 
 
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` (a name or an IP address) can only be this machine: localhost, 127.0.0.0/8, ::1."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def webhook_warnings(config: EffectiveConfig, urls: list[WebhookURL]) -> list[str]:
     """What makes the webhook credentials easy to guess or to read on the way: short passwords, http:// URLs."""
     warnings = []
@@ -209,7 +198,7 @@ def webhook_warnings(config: EffectiveConfig, urls: list[WebhookURL]) -> list[st
 
 def _is_plain_http(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
+    return parts.scheme == "http" and not is_loopback(parts.hostname or "")
 
 
 def webhook_username(config: EffectiveConfig) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from postmark_admin.config.api_hosts import is_loopback
 from postmark_admin.config.effective import effective_config
-from postmark_admin.screens.panels import WebhookURL, is_loopback_host, webhook_warnings
+from postmark_admin.screens.panels import WebhookURL, webhook_warnings
 from postmark_admin.testing import override_postmark_settings
 
 pytestmark = pytest.mark.usefixtures("clean_postmark_env")
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.usefixtures("clean_postmark_env")
         ("", False),
     ],
 )
-def test_is_loopback_host(host, loopback):
-    assert is_loopback_host(host) is loopback
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
 
 
 HTTPS = [WebhookURL("tracking", "https://example.com/postmark/tracking/")]
