@@ -187,7 +187,8 @@ def _explain(connection: Any) -> str:
     from django.db import transaction
 
     from postmark_admin.webhooks import storage
-    from postmark_admin.webhooks.events import normalize, parse_body
+    from postmark_admin.webhooks.body import parse_body
+    from postmark_admin.webhooks.events import normalize
 
     normalized = normalize(parse_body(delivery(10**8)))
     sql, parameters = storage.insert_statement(normalized, datetime.now(UTC), connection)

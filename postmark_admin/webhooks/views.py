@@ -31,12 +31,11 @@ from ..config.effective import app_settings, effective_config
 from ..exceptions import PostmarkSettingsUnavailable
 from ..signals import has_receivers, send_event_signal
 from .auth import AuthResult, check_credentials
+from .body import InvalidWebhookPayload, parse_body
 from .events import (
-    InvalidWebhookPayload,
     NormalizedEvent,
     PayloadKind,
     normalize,
-    parse_body,
     payload_kind,
 )
 from .storage import Inserted, insert_event, stored_event

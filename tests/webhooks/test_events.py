@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from postmark_admin.models import EventType, WebhookEvent
+from postmark_admin.webhooks.body import InvalidWebhookPayload, parse_body
 from postmark_admin.webhooks.events import (
     BOUNCE_TYPES,
-    InvalidWebhookPayload,
     PayloadKind,
     dedupe_key,
     normalize,
-    parse_body,
     parse_timestamp,
     payload_kind,
 )
