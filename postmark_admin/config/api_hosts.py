@@ -58,18 +58,18 @@ def api_url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     host = _host(url)
     if parts.scheme not in ("http", "https") or not host:
-        return f"The API URL {url!r} is not an http:// or https:// URL."
+        return _("The API URL %(url)r is not an http:// or https:// URL.") % {"url": url}
     allowed = app_settings.ALLOWED_API_HOSTS
     if "*" not in allowed and host not in allowed:
-        return (
-            f"The API URL's host {host!r} is not in POSTMARK_ALLOWED_API_HOSTS "
-            f"({', '.join(allowed) or 'empty'}): the server token is sent only to an allowed host."
-        )
+        return _(
+            "The API URL's host %(host)r is not in POSTMARK_ALLOWED_API_HOSTS (%(allowed)s): "
+            "the server token is sent only to an allowed host."
+        ) % {"host": host, "allowed": ", ".join(allowed) or _("empty")}
     if parts.scheme == "http" and not is_loopback(host):
-        return (
-            f"The API URL {url!r} is plain http://, which is allowed only for loopback hosts (the sandbox): "
+        return _(
+            "The API URL %(url)r is plain http://, which is allowed only for loopback hosts (the sandbox): "
             "use https://."
-        )
+        ) % {"url": url}
     return None
 
 
