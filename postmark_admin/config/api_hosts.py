@@ -97,10 +97,14 @@ class ApiUrlChange:
 
     def log_message(self) -> str:
         """For the admin log ("Changed " + this): what changed, and what it did to the stored token."""
-        message = f"API URL origin from {self.before} to {self.after}"
+        # Stored in the admin log in the writing admin's language: Django translates only the field
+        # names it knows when it shows the log, and this is a sentence of ours.
+        values = {"before": self.before, "after": self.after}
         if self.token_cleared:
-            message += "; the stored server token was cleared"
-        return message
+            return (
+                _("API URL origin from %(before)s to %(after)s; the stored server token was cleared") % values
+            )
+        return _("API URL origin from %(before)s to %(after)s") % values
 
     def user_message(self) -> str:
         if self.token_cleared:
