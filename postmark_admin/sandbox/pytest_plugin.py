@@ -27,10 +27,11 @@ def postmark_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     """A running :class:`~postmark_admin.sandbox.Sandbox`, with postmark_admin's configuration pointed at it.
 
     Django's mail is not routed to it: the test runner's in-memory backend stays in place (use
-    ``postmark_outbox`` for that). The effective configuration's ``server_token`` and ``api_url`` are overridden for the test (as
-    ``override_postmark_settings`` does), so the site's code sends to the sandbox. Give the sandbox
-    options with ``@pytest.mark.postmark_sandbox(https=True, ...)``; with ``https=True`` the
-    ``REQUESTS_CA_BUNDLE`` environment variable points at the sandbox's CA during the test.
+    ``postmark_outbox`` for that). The effective configuration's ``server_token`` and ``api_url`` are
+    overridden for the test (as ``override_postmark_settings`` does), so a PostmarkBackend or
+    PostmarkClient that the test builds talks to the sandbox. Give the sandbox options with
+    ``@pytest.mark.postmark_sandbox(https=True, ...)``; with ``https=True`` the ``REQUESTS_CA_BUNDLE``
+    environment variable points at the sandbox's CA during the test.
     """
     from postmark_admin.testing import override_postmark_settings
 
