@@ -3,7 +3,7 @@
 Thin on purpose: constructor options become the "arguments" layer of
 :func:`~postmark_admin.config.effective.effective_config`, which is read again at every
 send, so a token changed in the admin is used by the next send without a
-restart. The work is in :mod:`postmark_admin.sending.pipeline`.
+restart. The work is in ``postmark_admin.sending.pipeline``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .sending.pipeline import send_messages
 class PostmarkOptions(TypedDict, total=False):
     """The backend's options: ``get_connection(...)`` keywords and ``MAILERS`` OPTIONS.
 
-    Each is a field of :data:`~postmark_admin.config.fields.FIELDS` and wins over the admin,
+    Each is a field of the effective configuration (:doc:`/settings`) and wins over the admin,
     settings.py and the environment; None counts as not given.
     """
 

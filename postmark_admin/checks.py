@@ -129,6 +129,7 @@ def _unsendable_secrets() -> list[CheckMessage]:
 
 @register("postmark_admin", Tags.caches)
 def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The settings row's cache: ``POSTMARK_CACHE`` names a configured cache, shared by the processes."""
     alias = app_settings.CACHE
     if alias not in settings.CACHES:
         return [

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import django
 import pytest
 from django.test import SimpleTestCase
 
 from postmark_admin.config.effective import Source, effective_config
-from postmark_admin.testing import override_postmark_settings
+from postmark_admin.testing import override_postmark_settings, use_postmark_backend, uses_mailers
 
 
 @override_postmark_settings(message_stream="decorated")
@@ -65,3 +66,57 @@ def test_every_settings_form_field_can_be_overridden():
     from postmark_admin.testing import overridable_fields
 
     assert overridable_fields() == set(fields_for_model(PostmarkSettings))
+
+
+def default_backend():
+    """The backend ``send_mail()`` would use now."""
+    if uses_mailers():
+        from django.core.mail import mailers
+
+        return mailers.default
+    from django.core.mail import get_connection
+
+    return get_connection()
+
+
+def test_use_postmark_backend_swaps_the_test_runners_backend_and_restores_it():
+    from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+    from postmark_admin.backends import PostmarkBackend
+
+    assert isinstance(default_backend(), LocmemBackend)
+    with use_postmark_backend():
+        assert isinstance(default_backend(), PostmarkBackend)
+    assert isinstance(default_backend(), LocmemBackend)
+
+
+@use_postmark_backend()
+def test_use_postmark_backend_as_a_decorator():
+    from postmark_admin.backends import PostmarkBackend
+
+    assert isinstance(default_backend(), PostmarkBackend)
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS is Django 6.1's")
+def test_use_postmark_backend_on_mailers_changes_the_default_alias_only(settings):
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+        "bulk": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"},
+    }
+    with use_postmark_backend():
+        assert settings.MAILERS == {
+            "default": {"BACKEND": "postmark_admin.backends.PostmarkBackend"},
+            "bulk": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"},
+        }
+        assert not hasattr(settings, "EMAIL_BACKEND")
+    assert settings.MAILERS["default"]["BACKEND"] == "django.core.mail.backends.locmem.EmailBackend"
+
+
+def test_uses_mailers_follows_the_settings(settings):
+    assert uses_mailers() is (django.VERSION >= (6, 1))  # tests/settings.py: MAILERS on 6.1 only
+    if django.VERSION >= (6, 1):
+        del settings.MAILERS
+        assert uses_mailers() is False
+    else:
+        settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+        assert uses_mailers() is False  # before 6.1, Django ignores MAILERS

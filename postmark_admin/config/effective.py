@@ -10,7 +10,7 @@ Each field is resolved in this order, the first place that has a value wins:
 6. the default.
 
 Everything is read at call time, so ``override_settings`` and a save in the
-admin are seen at once. The row is cached (see :mod:`postmark_admin.config.row_cache`).
+admin are seen at once. The row is cached (see ``postmark_admin.config.row_cache``).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class EffectiveConfig:
         )
 
     def require_server_token(self) -> str:
-        """The clear-text token, or :class:`PostmarkConfigurationError` naming every place looked at
+        """The clear-text token, or :class:`~postmark_admin.exceptions.PostmarkConfigurationError` naming every place looked at
         (or, for a token that cannot go in an HTTP header, where it came from and what is wrong)."""
         if not self.server_token:
             raise PostmarkConfigurationError(missing_server_token_message(self))
@@ -237,7 +237,7 @@ def _settings_object() -> object:
 def effective_config(**arguments: Any) -> EffectiveConfig:
     """Resolve every field now. Arguments set to None count as not given.
 
-    Costs no SQL query while the settings row is cached (see :mod:`~postmark_admin.config.row_cache`),
+    Costs no SQL query while the settings row is cached (see ``postmark_admin.config.row_cache``),
     and no resolving while nothing changed since the previous call.
     """
     global _memo

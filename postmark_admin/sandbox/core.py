@@ -54,7 +54,7 @@ class Sandbox:
     (id -> "Transactional" | "Broadcasts" | "Inbound") replace the defaults.
 
     Every list attribute returns a snapshot copy; all state is guarded by one lock, in ``state`` (a
-    :class:`~.state.SandboxState`, which the endpoints change).
+    ``state.SandboxState``, which the endpoints change).
     """
 
     def __init__(

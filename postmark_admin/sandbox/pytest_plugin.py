@@ -1,4 +1,4 @@
-"""pytest plugin (entry point ``pytest11``): the ``postmark_sandbox`` fixture.
+"""pytest plugin (entry point ``pytest11``): the ``postmark_sandbox`` and ``postmark_outbox`` fixtures.
 
 Registered by installing django-postmark-admin; importing it does not import Django.
 """
@@ -24,12 +24,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def postmark_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    """A running :class:`~postmark_admin.sandbox.Sandbox`, with postmark_admin pointed at it.
+    """A running :class:`~postmark_admin.sandbox.Sandbox`, with postmark_admin's configuration pointed at it.
 
-    The effective configuration's ``server_token`` and ``api_url`` are overridden for the test (as
-    ``override_postmark_settings`` does), so the site's code sends to the sandbox. Give the sandbox
-    options with ``@pytest.mark.postmark_sandbox(https=True, ...)``; with ``https=True`` the
-    ``REQUESTS_CA_BUNDLE`` environment variable points at the sandbox's CA during the test.
+    Django's mail is not routed to it: the test runner's in-memory backend stays in place (use
+    ``postmark_outbox`` for that). The effective configuration's ``server_token`` and ``api_url`` are
+    overridden for the test (as ``override_postmark_settings`` does), so a PostmarkBackend or
+    PostmarkClient that the test builds talks to the sandbox. Give the sandbox options with
+    ``@pytest.mark.postmark_sandbox(https=True, ...)``; with ``https=True`` the ``REQUESTS_CA_BUNDLE``
+    environment variable points at the sandbox's CA during the test.
     """
     from postmark_admin.testing import override_postmark_settings
 
@@ -44,3 +46,20 @@ def postmark_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
             monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_path))
         with override_postmark_settings(server_token=sandbox.token, api_url=sandbox.url):
             yield sandbox
+
+
+@pytest.fixture
+def postmark_outbox(postmark_sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The ``postmark_sandbox``, with Django's mail sent through PostmarkBackend to it.
+
+    Django's test setup (pytest-django's too) swaps the in-memory ``locmem`` backend in for every test;
+    for this test, the ``"default"`` mailer (Django 6.1 with ``MAILERS``) or ``EMAIL_BACKEND`` (otherwise)
+    is :class:`~postmark_admin.backends.PostmarkBackend` instead (see
+    :class:`~postmark_admin.testing.use_postmark_backend`), so ``send_mail()``, ``EmailMessage.send()``
+    and ``mail_admins()`` reach the sandbox, and ``postmark_outbox.messages`` lists what they sent.
+    Sandbox options come from the same ``@pytest.mark.postmark_sandbox(...)`` marker.
+    """
+    from postmark_admin.testing import use_postmark_backend
+
+    with use_postmark_backend():
+        yield postmark_sandbox

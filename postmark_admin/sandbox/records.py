@@ -45,7 +45,7 @@ class ReceivedRequest:
     """One HTTP request as the sandbox received it.
 
     ``query`` maps each query parameter to its last value, names matched in any case (a
-    :class:`QueryParameters`, made from any mapping given); ``headers`` keeps the names as sent;
+    :class:`~postmark_admin.sandbox.records.QueryParameters`, made from any mapping given); ``headers`` keeps the names as sent;
     ``json_body`` is the parsed body (``None`` when absent or not JSON); ``connection_id`` numbers the
     TCP connection it came on (1 for the first connection the sandbox accepted), so tests can see reuse.
     """

@@ -196,7 +196,7 @@ def error_code_and_message(answer: Any) -> tuple[int | None, str | None]:
 class PostmarkClient:
     """Postmark's server API with the effective configuration (``config``, or ``effective_config(**arguments)``).
 
-    Every method returns the parsed JSON answer or raises :class:`PostmarkAPIError`.
+    Every method returns the parsed JSON answer or raises :class:`~postmark_admin.exceptions.PostmarkAPIError`.
     """
 
     #: How the backoff waits (replaceable in tests).

@@ -1,0 +1,1 @@
+"""The code examples the docs show, included with ``literalinclude``: the suite runs what the reader reads."""
