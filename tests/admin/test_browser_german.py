@@ -12,8 +12,9 @@ import pytest
 
 from postmark_admin.models import PostmarkSettings
 from tests.conftest import (
-    VIEWPORT,
+    assert_no_horizontal_overflow,
     assert_page_hides_secrets,
+    german_page,
     log_in_with_the_form,
     needs_chromium,
     save_screenshot,
@@ -27,16 +28,6 @@ pytestmark = [
 
 SETTINGS_PATH = "/admin/postmark_admin/postmarksettings/"
 EVENTS_PATH = "/admin/postmark_admin/webhookevent/"
-
-
-def german_page(browser, **options):
-    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", **options)
-    return context, context.new_page()
-
-
-def assert_no_horizontal_overflow(page) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]}px wide in a {widths[1]}px window"
 
 
 def test_settings_page_and_events_list_in_german(live_server, live_sandbox, browser, django_user_model):
