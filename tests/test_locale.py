@@ -8,7 +8,7 @@
 
 The last one needs GNU gettext (``xgettext``); without it the test is skipped, with the reason, and
 scripts/test.py installs Debian's gettext when it runs as root. How to update the catalogs:
-CONTRIBUTING.md, "Translations".
+docs/admin.rst, "Updating the catalogs".
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ PACKAGE = Path(importlib.util.find_spec("postmark_admin").origin).parent
 LOCALE = PACKAGE / "locale"
 #: The languages the docs promise (docs/admin.rst); more may be added, none may go missing.
 LANGUAGES = ("de", "es", "fr", "nl")
-#: The flags the catalogs are made with (CONTRIBUTING.md): without locations, merges churn less.
+#: The flags the catalogs are made with (docs/admin.rst): without locations, merges churn less.
 MAKEMESSAGES_FLAGS = ("--no-location", "--no-obsolete")
 #: What a translation must carry over from its msgid unchanged.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdfr]|%[sdfr]|\{\w*\}|</?[a-zA-Z][^>]*>")
@@ -132,7 +132,7 @@ def po_path(language: str) -> Path:
 def test_each_language_ships_a_po_and_a_mo(language):
     assert po_path(language).is_file(), f"no catalog for {language}: {po_path(language)}"
     assert po_path(language).with_suffix(".mo").is_file(), (
-        f"{language}'s catalog is not compiled: run compilemessages (CONTRIBUTING.md, Translations)"
+        f"{language}'s catalog is not compiled: run compilemessages (docs/admin.rst, 'Updating the catalogs')"
     )
 
 
@@ -177,7 +177,7 @@ def test_the_mo_holds_what_the_po_says(language):
     changed = sorted(str(key) for key in expected.keys() & compiled.keys() if expected[key] != compiled[key])
     assert not stale and not changed, (
         f"{language}: django.mo is out of date with django.po; run compilemessages "
-        f"(CONTRIBUTING.md, Translations). Differing: {(stale + changed)[:5]}"
+        f"(docs/admin.rst, 'Updating the catalogs'). Differing: {(stale + changed)[:5]}"
     )
 
 
