@@ -37,6 +37,13 @@ from _bootstrap import DJANGO_SERIES, ROOT, ensure_venv, venv_python
 PACKAGE = "postmark_admin"
 #: Folders of the package whose every file the wheel must carry (those the checkout has).
 DATA_FOLDERS = ("templates", "static", "locale", "migrations")
+#: The languages docs/admin.rst promises: their catalogs, source and compiled, must be in the wheel.
+LANGUAGES = ("de", "es", "fr", "nl")
+CATALOGS = tuple(
+    f"{PACKAGE}/locale/{language}/LC_MESSAGES/django.{suffix}"
+    for language in LANGUAGES
+    for suffix in ("po", "mo")
+)
 #: What the sdist must carry for its suite to run.
 SDIST_REQUIRED = (
     "pyproject.toml",
@@ -122,8 +129,8 @@ def checkout_data_files() -> set[str]:
 
 def check_wheel(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    required = {f"{PACKAGE}/py.typed", *checkout_data_files()}
-    for kind in ("templates", "static", "migrations"):
+    required = {f"{PACKAGE}/py.typed", *CATALOGS, *checkout_data_files()}
+    for kind in ("templates", "static", "locale", "migrations"):
         if not any(name.startswith(f"{PACKAGE}/{kind}/") for name in required):
             fail(f"the checkout has no {PACKAGE}/{kind}/: run this from a full checkout")
     missing = sorted(required - names)
@@ -137,7 +144,7 @@ def check_wheel(wheel: Path) -> None:
     say(
         f"{wheel.name}: {len(names)} files; "
         + ", ".join(f"{kind} {n}" for kind, n in counts.items())
-        + ", py.typed"
+        + f", py.typed; catalogs {', '.join(LANGUAGES)} (.po and .mo)"
     )
 
 
@@ -147,7 +154,7 @@ def check_sdist(sdist: Path) -> None:
         names = {name.removeprefix(f"{top}/") for name in archive.getnames()}
     missing = [
         name
-        for name in SDIST_REQUIRED
+        for name in (*SDIST_REQUIRED, *CATALOGS)
         if name not in names and not any(n.startswith(f"{name}/") for n in names)
     ]
     if missing:

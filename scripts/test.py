@@ -7,8 +7,9 @@
     python3 scripts/test.py -- -k webhook -x     # anything after -- goes to pytest
     python3 scripts/test.py --no-wagtail         # without the [wagtail] extra (installed by default)
 
-Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing and this runs as root with
-apt-get available, it is installed; otherwise those tests are skipped with a reason.
+Browser tests drive Debian's Chromium (/usr/bin/chromium), and the catalogs' test runs makemessages, which
+needs GNU gettext (xgettext). When either is missing and this runs as root with apt-get available, Debian's
+package is installed; otherwise those tests are skipped with a reason.
 """
 
 from __future__ import annotations
@@ -24,16 +25,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bootstrap import DJANGO_SERIES, ensure_venv, run
 
 
+def apt_install(package: str) -> None:
+    """``apt-get install package`` when this runs as root on a machine with apt-get; else nothing."""
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print(f"==> installing Debian's {package}", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, env=env)
+
+
 def ensure_chromium() -> None:
     if Path("/usr/bin/chromium").exists():
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        print("==> installing Debian's chromium for the browser tests", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+    apt_install("chromium")
     if not Path("/usr/bin/chromium").exists():
         print("==> /usr/bin/chromium is missing: browser tests will be skipped", flush=True)
+
+
+def ensure_gettext() -> None:
+    """GNU gettext for tests/test_locale.py, which runs makemessages to find strings not in the catalogs."""
+    if shutil.which("xgettext") and shutil.which("msgmerge"):
+        return
+    apt_install("gettext")
+    if not shutil.which("xgettext"):
+        print("==> GNU gettext (xgettext) is missing: the makemessages test will be skipped", flush=True)
 
 
 def main() -> int:
@@ -65,6 +80,7 @@ def main() -> int:
     )
     python = ensure_venv(name, [f"-e.[{extras}]", *([django] if django else [])])
     ensure_chromium()
+    ensure_gettext()
     return run(python, "-m", "pytest", *options.pytest_args)
 
 

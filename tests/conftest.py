@@ -261,6 +261,18 @@ def save_screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def german_page(browser, **options):
+    """A page in a new browser context that asks for German (Accept-Language: de-DE), and the context."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", **options)
+    return context, context.new_page()
+
+
+def assert_no_horizontal_overflow(page) -> None:
+    """Nothing (a long translated word, say) makes the page wider than the window."""
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]}px wide in a {widths[1]}px window"
+
+
 def assert_page_hides_secrets(page) -> None:
     """None of the browser tests' secrets is anywhere in the page's HTML."""
     html = page.content()

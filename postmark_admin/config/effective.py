@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import environ
 from django.conf import settings
+from django.utils.translation import gettext
 
 from ..exceptions import PostmarkConfigurationError
 from . import row_cache
@@ -155,7 +156,10 @@ class EffectiveConfig:
         if problem:
             resolved = self.sources.get("server_token")
             origin = resolved.origin if resolved is not None else "the configuration"
-            raise PostmarkConfigurationError(f"The Postmark server token from {origin} {problem}")
+            raise PostmarkConfigurationError(
+                gettext("The Postmark server token from %(origin)s %(problem)s")
+                % {"origin": origin, "problem": problem}
+            )
         return self.server_token.reveal()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import environ
 from django.conf import settings
+from django.utils.translation import gettext
 
 from .crypto import Secret
 
@@ -76,18 +77,32 @@ def header_value_problem(value: str, *, allow_space: bool = False) -> str | None
         name = unicodedata.name(char, "")
         named = f"{code} {name}" if name else code
         category = unicodedata.category(char)
+        # Translators: each of these follows a subject ("This value", "The Postmark server token from
+        # settings.POSTMARK") and is a whole predicate, so that it can be translated as one.
         if char == " ":
-            kind = "a space"
+            problem = gettext(
+                "contains a space at position %(position)d, which cannot be sent in an HTTP header: "
+                "only ASCII letters, digits and punctuation can. Type or paste the value again without it."
+            )
         elif category in ("Cc", "Cs", "Co", "Cn"):
-            kind = f"a control character ({named})"
+            problem = gettext(
+                "contains a control character (%(character)s) at position %(position)d, which cannot be "
+                "sent in an HTTP header: only ASCII letters, digits and punctuation can. Type or paste "
+                "the value again without it."
+            )
         elif category in ("Cf", "Zs", "Zl", "Zp", "Mn") or char.isspace():
-            kind = f"an invisible character ({named})"
+            problem = gettext(
+                "contains an invisible character (%(character)s) at position %(position)d, which cannot "
+                "be sent in an HTTP header: only ASCII letters, digits and punctuation can. Type or "
+                "paste the value again without it."
+            )
         else:
-            kind = f"the character '{char}' ({named})"
-        return (
-            f"contains {kind} at position {position}, which cannot be sent in an HTTP header: only "
-            "ASCII letters, digits and punctuation can. Type or paste the value again without it."
-        )
+            problem = gettext(
+                "contains the character '%(char)s' (%(character)s) at position %(position)d, which "
+                "cannot be sent in an HTTP header: only ASCII letters, digits and punctuation can. "
+                "Type or paste the value again without it."
+            )
+        return problem % {"char": char, "character": named, "position": position}
     return None
 
 

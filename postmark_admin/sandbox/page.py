@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .i18n import gettext as _
+from .i18n import ngettext
 from .records import ReceivedRequest
 from .server import Answer
 from .validation import NO_ENDPOINT, ApiError
@@ -52,7 +53,11 @@ def _message_html(message: dict[str, Any]) -> str:
 def messages_page(sandbox: Sandbox) -> str:
     messages = list(reversed(sandbox.messages))
     title = _("Postmark sandbox")
-    summary = _("%(count)d messages received, newest first. API URL: %(url)s") % {
+    summary = ngettext(
+        "%(count)d message received, newest first. API URL: %(url)s",
+        "%(count)d messages received, newest first. API URL: %(url)s",
+        len(messages),
+    ) % {
         "count": len(messages),
         "url": sandbox.url,
     }

@@ -96,7 +96,7 @@ def test_dry_run_deletes_nothing():
     make_events([1, 100])
     out = StringIO()
     call_command("postmark_prune_events", "--older-than", "30d", "--dry-run", stdout=out)
-    assert "1 webhook events" in out.getvalue()
+    assert "1 webhook event received" in out.getvalue()
     assert WebhookEvent.objects.count() == 2
 
 

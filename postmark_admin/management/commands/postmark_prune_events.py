@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from postmark_admin.config.effective import app_settings
 from postmark_admin.models import WebhookEvent
@@ -31,10 +32,16 @@ def parse_age(value: str) -> timedelta:
 
 
 class Command(BaseCommand):
-    help = _(
+    # Translated when the parser is built, not at import: argparse cannot format a lazy string.
+    help = gettext_noop(
         "Delete Postmark webhook events older than --older-than (default: POSTMARK_EVENT_RETENTION_DAYS), "
         "in small batches."
     )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.description = _(self.help)
+        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -72,12 +79,20 @@ class Command(BaseCommand):
         if options["dry_run"]:
             count = WebhookEvent.objects.using(using).filter(received_at__lt=cutoff).count()
             self.stdout.write(
-                _("%(count)d webhook events received before %(cutoff)s would be deleted.")
+                ngettext(
+                    "%(count)d webhook event received before %(cutoff)s would be deleted.",
+                    "%(count)d webhook events received before %(cutoff)s would be deleted.",
+                    count,
+                )
                 % {"count": count, "cutoff": cutoff.isoformat()}
             )
             return
         deleted = prune_events(cutoff, options["batch_size"], options["pause"], using)
         self.stdout.write(
-            _("Deleted %(count)d webhook events received before %(cutoff)s.")
+            ngettext(
+                "Deleted %(count)d webhook event received before %(cutoff)s.",
+                "Deleted %(count)d webhook events received before %(cutoff)s.",
+                deleted,
+            )
             % {"count": deleted, "cutoff": cutoff.isoformat()}
         )
