@@ -364,7 +364,7 @@ def _for_recipient(
     if merge_headers and key in merge_headers:
         headers = {header["Name"].lower(): header for header in item.get("Headers", [])}
         for name, value in merge_headers[key].items():
-            headers[name.lower()] = {"Name": name, "Value": force_str(value)}
+            headers[name.lower()] = {"Name": name, "Value": _text(value)}
         item["Headers"] = list(headers.values())
     return item
 
