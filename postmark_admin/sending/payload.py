@@ -390,6 +390,8 @@ def _encode(data: dict[str, Any], message: EmailMessage) -> bytes:
     except (TypeError, ValueError) as error:
         # Only on failure: find the field, so that the hot path encodes once.
         field, value = _unencodable(data)
+        if not field:
+            raise
         raise PostmarkSerializationError(field, value, str(error), message) from error
 
 
@@ -413,7 +415,7 @@ def _unencodable(value: Any, path: str = "") -> tuple[str, Any]:
                 return found
         return "", None
     try:
-        _JSON.encode(value)
+        _JSON.encode(value).encode("utf-8")  # a lone surrogate passes the encoder, not UTF-8
     except (TypeError, ValueError):
         return path or "value", value
     return "", None

@@ -254,6 +254,7 @@ UNSERIALIZABLE = [
         "Headers['X-N']",
     ),
     ("esp_extra", {"esp_extra": {"Custom": {1, 2}}}, "Custom"),
+    ("a lone surrogate", {"metadata": {"k": "\udc80"}}, "Metadata['k']"),
 ]
 
 
@@ -266,7 +267,7 @@ def test_unserializable_values_are_named(attributes, field):
     assert caught.value.field == field
     assert isinstance(caught.value, TypeError)
     assert field in str(caught.value)
-    assert "not JSON serializable" in str(caught.value)
+    assert "Don't know how to send this data to Postmark" in str(caught.value)
 
 
 def test_numbers_and_booleans_stay_json_values():
