@@ -16,6 +16,8 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 ``postmark_admin.E008``  the settings row cannot be read from the database (deploy)
 ``postmark_admin.E009``  a server token or webhook credential in settings.py or the environment holds a
                          character that cannot go in an HTTP header (a zero-width space, ``€``, CR, LF...)
+``postmark_admin.E012``  a send-defaults setting (``POSTMARK_SEND_DEFAULTS``, anymail's ``SEND_DEFAULTS``) is
+                         not a dict, or has a key that is not a message attribute send defaults may set
 ``postmark_admin.W001``  the settings cache is local to each process (changes reach others within ~1 s)
 =====================  ============================================================
 """
@@ -23,7 +25,7 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +36,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
 from .config import row_cache
-from .config.app_settings import app_settings
+from .config.app_settings import SEND_DEFAULT_NAMES, app_settings, send_defaults_sources
 from .config.effective import effective_config, missing_server_token_message
 from .config.fields import (
     DJANGO_POSTMARK_WEBHOOK_PAIR,
@@ -97,6 +99,29 @@ def check_settings_values(
             ok = False
         if not ok:
             errors.append(Error(f"{place} must be a positive number of seconds.", id="postmark_admin.E006"))
+    errors += _send_defaults_problems()
+    return errors
+
+
+def _send_defaults_problems() -> list[CheckMessage]:
+    """E012: send defaults that are not a dict of the attributes they may set."""
+    errors: list[CheckMessage] = []
+    allowed = ", ".join(SEND_DEFAULT_NAMES)
+    for place, value in send_defaults_sources():
+        if not isinstance(value, Mapping):
+            errors.append(
+                Error(f"{place} must be a dict.", hint=f"Keys: {allowed}.", id="postmark_admin.E012")
+            )
+            continue
+        unknown = sorted(str(key) for key in value if key not in SEND_DEFAULT_NAMES)
+        if unknown:
+            errors.append(
+                Error(
+                    f"{place} has keys that send defaults cannot set: {', '.join(unknown)}.",
+                    hint=f"Keys: {allowed}.",
+                    id="postmark_admin.E012",
+                )
+            )
     return errors
 
 

@@ -58,6 +58,34 @@ class PostmarkInvalidMessage(PostmarkError, ValueError):
         super().__init__(reason)
 
 
+class PostmarkInvalidAddress(PostmarkInvalidMessage):
+    """An address of the message (From, To, Cc, Bcc, Reply-To) cannot be parsed or sent.
+
+    Raised before any HTTP call. django-anymail's name for it is ``AnymailInvalidAddress``.
+    """
+
+
+class PostmarkSerializationError(PostmarkInvalidMessage, TypeError):
+    """A value of the message cannot become JSON (a ``Decimal`` in the headers, a date in the metadata...).
+
+    ``field`` names where the value is, by its Postmark name (``Headers['X-Price']``, ``Metadata['total']``, ``Tag``);
+    raised before any HTTP call rather than sending the value silently converted to a string.
+    """
+
+    def __init__(
+        self, field: str, value: object, error: str, email_message: EmailMessage | None = None
+    ) -> None:
+        self.field = field
+        super().__init__(
+            _(
+                "Don't know how to send this data to Postmark: the message's %(field)s is a %(type)s "
+                "(%(error)s). Convert it to a string or a number first."
+            )
+            % {"field": field, "type": type(value).__name__, "error": error},
+            email_message,
+        )
+
+
 class PostmarkAPIError(PostmarkError):
     """Postmark refused a request, or the request could not be completed.
 
@@ -89,7 +117,7 @@ class PostmarkAPIError(PostmarkError):
     def __str__(self) -> str:
         parts = [self.description]
         if self.status_code is not None:
-            parts.append(_("HTTP status %(status)s") % {"status": self.status_code})
+            parts.append(_("Postmark API response %(status)s") % {"status": self.status_code})
         if self.error_code is not None:
             parts.append(_("ErrorCode %(code)s") % {"code": self.error_code})
         if self.message:

@@ -163,3 +163,29 @@ def test_e009_printable_secrets_pass(settings, clean_postmark_env):
     settings.POSTMARK_SERVER_TOKEN = "0f8e7d6c-5b4a-4392-8170-aabbccddeeff"
     settings.POSTMARK_WEBHOOK_AUTHORIZATION = "user:a long pass phrase!"
     assert "postmark_admin.E009" not in ids()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"POSTMARK_SEND_DEFAULTS": ["tags"]}, "settings.POSTMARK_SEND_DEFAULTS must be a dict."),
+        (
+            {"POSTMARK_SEND_DEFAULTS": {"tag": "x", "tags": ["a"]}},
+            "settings.POSTMARK_SEND_DEFAULTS has keys that send defaults cannot set: tag.",
+        ),
+        (
+            {"ANYMAIL": {"SEND_DEFAULTS": {"from_email": "a@example.com"}}},
+            "settings.ANYMAIL['SEND_DEFAULTS'] has keys that send defaults cannot set: from_email.",
+        ),
+    ],
+)
+def test_e012_send_defaults(values, message, settings):
+    for name, value in values.items():
+        setattr(settings, name, value)
+    [found] = [m for m in run_checks() if m.id == "postmark_admin.E012"]
+    assert found.msg == message
+
+
+def test_e012_quiet_for_valid_send_defaults(settings):
+    settings.POSTMARK_SEND_DEFAULTS = {"tags": ["a"], "metadata": {"b": "c"}, "track_opens": True}
+    assert "postmark_admin.E012" not in ids()

@@ -33,7 +33,18 @@ PUBLIC_FACES = {
     "wagtail_hooks.py",
     "py.typed",
 }
-SUBPACKAGES = {"config", "sending", "webhooks", "screens", "admin", "wagtail", "sandbox", "management"}
+#: ``compat`` holds other clients' names over ours (``compat.anymail``), for code moving here.
+SUBPACKAGES = {
+    "config",
+    "sending",
+    "webhooks",
+    "screens",
+    "admin",
+    "wagtail",
+    "sandbox",
+    "management",
+    "compat",
+}
 DJANGO_FOLDERS = {"migrations", "templates", "static", "locale"}
 
 

@@ -2,11 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
+
+#: The message attributes that send defaults may set (docs/sending.rst, "Send defaults").
+SEND_DEFAULT_NAMES = ("tags", "metadata", "track_opens", "track_clicks", "message_stream", "esp_extra")
+#: Where each settings-only knob may be written, first found wins: ours, then django-anymail's.
+IGNORE_RECIPIENT_STATUS_PLACES = (
+    "POSTMARK_IGNORE_RECIPIENT_STATUS",
+    ("ANYMAIL", "IGNORE_RECIPIENT_STATUS"),
+    "ANYMAIL_IGNORE_RECIPIENT_STATUS",
+)
+#: Postmark-only send defaults (ours, then anymail's ``POSTMARK_SEND_DEFAULTS``) ...
+POSTMARK_SEND_DEFAULTS_PLACES = (
+    "POSTMARK_SEND_DEFAULTS",
+    ("ANYMAIL", "POSTMARK_SEND_DEFAULTS"),
+    "ANYMAIL_POSTMARK_SEND_DEFAULTS",
+)
+#: ... win key by key over anymail's defaults for every ESP.
+GLOBAL_SEND_DEFAULTS_PLACES = (("ANYMAIL", "SEND_DEFAULTS"), "ANYMAIL_SEND_DEFAULTS")
 
 DEFAULT_WEBHOOK_MAX_BODY_SIZE = 64 * 1024 * 1024
 #: Postmark's API host, and loopback for the sandbox (see :mod:`postmark_admin.config.api_hosts`).
 DEFAULT_ALLOWED_API_HOSTS = ("api.postmarkapp.com", "localhost", "127.0.0.1", "::1")
+
+
+def _first_set(places: tuple[str | tuple[str, str], ...]) -> tuple[str, Any] | None:
+    """``(place name, value)`` of the first place settings.py sets (not None), or None."""
+    for place in places:
+        if isinstance(place, tuple):
+            container = getattr(settings, place[0], None)
+            value = container.get(place[1]) if isinstance(container, Mapping) else None
+            name = f"settings.{place[0]}[{place[1]!r}]"
+        else:
+            value, name = getattr(settings, place, None), f"settings.{place}"
+        if value is not None:
+            return name, value
+    return None
+
+
+def send_defaults_sources() -> list[tuple[str, Any]]:
+    """The send-defaults settings that are set, as ``(place name, value)``, the winning one last."""
+    return [
+        found
+        for found in map(_first_set, (GLOBAL_SEND_DEFAULTS_PLACES, POSTMARK_SEND_DEFAULTS_PLACES))
+        if found
+    ]
 
 
 class AppSettings:
@@ -62,6 +105,29 @@ class AppSettings:
     def MAX_CONCURRENT_REQUESTS(self) -> int:
         """Batch calls one ``send_messages()`` may have in flight at once (``POSTMARK_MAX_CONCURRENT_REQUESTS``)."""
         return max(int(getattr(settings, "POSTMARK_MAX_CONCURRENT_REQUESTS", 4)), 1)
+
+    @property
+    def IGNORE_RECIPIENT_STATUS(self) -> bool:
+        """Do not raise when Postmark refuses every recipient (``POSTMARK_IGNORE_RECIPIENT_STATUS``,
+        or django-anymail's ``ANYMAIL["IGNORE_RECIPIENT_STATUS"]`` / ``ANYMAIL_IGNORE_RECIPIENT_STATUS``).
+
+        The refusal stays on ``message.postmark_status``; other errors are still raised.
+        """
+        found = _first_set(IGNORE_RECIPIENT_STATUS_PLACES)
+        return bool(found and found[1])
+
+    @property
+    def SEND_DEFAULTS(self) -> dict[str, Any]:
+        """Attributes every message gets unless it sets its own (``POSTMARK_SEND_DEFAULTS``; also
+        django-anymail's ``ANYMAIL["SEND_DEFAULTS"]`` under ``ANYMAIL["POSTMARK_SEND_DEFAULTS"]``).
+
+        Keys outside :data:`SEND_DEFAULT_NAMES` are left out here and reported by check E012.
+        """
+        merged: dict[str, Any] = {}
+        for _place, value in send_defaults_sources():
+            if isinstance(value, Mapping):
+                merged.update(value)
+        return {name: merged[name] for name in SEND_DEFAULT_NAMES if merged.get(name) is not None}
 
 
 app_settings = AppSettings()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
-from ..exceptions import PostmarkInvalidMessage
+from ..exceptions import PostmarkInvalidAddress
 
 if TYPE_CHECKING:
     from django.core.mail import EmailMessage
@@ -100,8 +100,8 @@ def parse_addresses(
 
 def _invalid(
     description: str, field_name: str, text: str, message: EmailMessage | None
-) -> PostmarkInvalidMessage:
-    return PostmarkInvalidMessage(description % {"field": field_name, "address": text}, message)
+) -> PostmarkInvalidAddress:
+    return PostmarkInvalidAddress(description % {"field": field_name, "address": text}, message)
 
 
 def join_addresses(addresses: Iterable[ParsedAddress]) -> str:

@@ -128,7 +128,7 @@ def _send(
     headers: dict[str, str] = {"X-Postmark-Server-Token": _HiddenHeaderValue(server_token.reveal())}
     if data is not None:
         headers["Content-Type"] = "application/json"
-    return session.request(method, url, data=data, params=params, headers=headers, timeout=timeout)
+    return session.request(method=method, url=url, data=data, params=params, headers=headers, timeout=timeout)
 
 
 def _classify(error: requests.RequestException) -> tuple[bool, bool]:

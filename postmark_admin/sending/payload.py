@@ -14,10 +14,11 @@ from typing import Any
 
 from django.core.mail import EmailMessage
 from django.utils.encoding import force_str
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from ..config.crypto import Secret
-from ..exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
+from ..exceptions import PostmarkInvalidMessage, PostmarkSerializationError, PostmarkUnsupportedFeature
 from ..message import MESSAGE_ATTRIBUTES, TrackLinks
 from .addresses import ParsedAddress, count_mailboxes, parse_addresses
 from .addresses import join_addresses as _join
@@ -29,6 +30,9 @@ MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 MAX_METADATA_KEY = 20
 MAX_METADATA_VALUE = 80
 MAX_TAG = 1000
+
+#: Postmark's stream when a message names none; left out of the JSON (Postmark's own default).
+DEFAULT_STREAM = "outbound"
 
 ENDPOINT_EMAIL = "email"
 ENDPOINT_TEMPLATE = "template"
@@ -81,6 +85,52 @@ def _options(message: EmailMessage) -> dict[str, Any]:
         if value is not None:
             options[name] = value
     return options
+
+
+def with_send_defaults(options: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` over the send defaults, as django-anymail combines them.
+
+    ``tags`` are the defaults' followed by the message's; ``metadata`` is merged key by key and
+    ``esp_extra`` deeply, the message winning; ``track_opens``, ``track_clicks`` and
+    ``message_stream`` are the message's when it sets them.
+    """
+    if not defaults:
+        return options
+    combined = dict(options)
+    for name, default in defaults.items():
+        own = options.get(name)
+        if own is None:
+            combined[name] = default
+        elif name == "tags":
+            combined[name] = [*_as_list(default), *_as_list(own)]
+        elif name == "metadata":
+            combined[name] = {**default, **own}
+        elif name == "esp_extra":
+            combined[name] = _deep_merge(default, own)
+    return combined
+
+
+def _as_list(tags: Any) -> list[Any]:
+    return [tags] if isinstance(tags, str | Promise) else list(tags)
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _text(value: Any) -> Any:
+    """Strings (and lazy or bytes ones) as str; anything else unchanged, for the encoder to judge.
+
+    Numbers and booleans stay JSON numbers and booleans; a Decimal or a date is refused by
+    :func:`_encode` with the field named, rather than sent silently converted.
+    """
+    return force_str(value) if isinstance(value, str | bytes | Promise) else value
 
 
 # -- the mapping ---------------------------------------------------------------------------
@@ -144,14 +194,16 @@ def _headers(
     headers = []
     for name, value in (message.extra_headers or {}).items():
         lowered = name.lower()
-        text = force_str(value)
+        text = _text(value)
         if lowered == "reply-to":
             # Postmark's ReplyTo field, not a raw header.
-            data["ReplyTo"] = _join(parse_addresses([text], "Reply-To", message))
+            data["ReplyTo"] = _join(parse_addresses([force_str(text)], "Reply-To", message))
         elif lowered == "from":
-            data["From"] = _join(parse_addresses([text], "From", message))
+            data["From"] = _join(parse_addresses([force_str(text)], "From", message))
         elif lowered in ("to", "cc"):
-            shown = {address.addr_spec.lower() for address in parse_addresses([text], name, message)}
+            shown = {
+                address.addr_spec.lower() for address in parse_addresses([force_str(text)], name, message)
+            }
             actual = {address.addr_spec.lower() for address in (to if lowered == "to" else cc)}
             if shown != actual:
                 raise PostmarkUnsupportedFeature(
@@ -172,17 +224,20 @@ def build_payload(
     message_stream: str | None = None,
     ignore_unsupported_features: bool = False,
     from_email: str | None = None,
+    send_defaults: Mapping[str, Any] | None = None,
 ) -> PreparedMessage:
     """Map ``message`` to Postmark JSON and check it against Postmark's rules.
 
-    ``message_stream`` is the configured default (the message's own wins);
-    ``from_email`` replaces ``message.from_email`` (a From header still wins).
-    Raises :class:`PostmarkUnsupportedFeature` and :class:`PostmarkInvalidMessage`.
+    ``message_stream`` is the configured default (the message's own, then the send defaults',
+    win); ``from_email`` replaces ``message.from_email`` (a From header still wins);
+    ``send_defaults`` are attributes the message gets unless it sets its own
+    (:func:`with_send_defaults`). Raises :class:`PostmarkUnsupportedFeature` and
+    :class:`PostmarkInvalidMessage` (its :class:`PostmarkSerializationError` for a value JSON cannot hold).
     """
     unsupported = _Unsupported(ignore_unsupported_features, message)
     encoding = getattr(message, "encoding", None) or "utf-8"
     data: dict[str, Any] = {}
-    options = _options(message)
+    options = with_send_defaults(_options(message), send_defaults or {})
 
     data["From"] = _join(parse_addresses([from_email or message.from_email], "From", message))
     to = parse_addresses(message.to, "To", message)
@@ -207,10 +262,10 @@ def build_payload(
 
     tags = options.get("tags")
     if tags:
-        tags = [tags] if isinstance(tags, str) else list(tags)
+        tags = _as_list(tags)
         if len(tags) > 1:
-            unsupported(_("more than one tag (%(tags)s)") % {"tags": ", ".join(map(str, tags))})
-        data["Tag"] = force_str(tags[0])
+            unsupported(_("multiple tags (%(tags)s)") % {"tags": ", ".join(map(str, tags))})
+        data["Tag"] = _text(tags[0])
     metadata = options.get("metadata")
     if metadata:
         data["Metadata"] = dict(metadata)
@@ -220,7 +275,9 @@ def build_payload(
     track_clicks = options.get("track_clicks")
     if track_clicks is not None:
         data["TrackLinks"] = _track_links(track_clicks, message)
-    data["MessageStream"] = options.get("message_stream") or message_stream or "outbound"
+    stream = options.get("message_stream") or message_stream or DEFAULT_STREAM
+    if stream != DEFAULT_STREAM:
+        data["MessageStream"] = stream
 
     if options.get("send_at") is not None:
         unsupported(_("scheduled sending (send_at)"))
@@ -254,13 +311,15 @@ def build_payload(
                 message,
             )
     else:
-        if merge_global_data is not None:
-            unsupported(_("merge_global_data without a template_id"))
-        if merge_data is not None:
-            unsupported(_("merge_data without a template_id"))
-            merge_data = None
+        # Postmark ignores TemplateModel without a template, so merge values would go nowhere;
+        # an empty merge_data only asks for one message per recipient (django-anymail's rule).
+        if merge_global_data:
+            unsupported(_("merge_global_data without template_id"))
+        if merge_data:
+            unsupported(_("merge_data without template_id"))
+            merge_data = {}
         if inline_css is not None:
-            unsupported(_("inline_css without a template_id"))
+            unsupported(_("inline_css without template_id"))
 
     esp_extra = dict(options.get("esp_extra") or {})
     token = esp_extra.pop("server_token", None)
@@ -305,7 +364,7 @@ def _for_recipient(
     if merge_headers and key in merge_headers:
         headers = {header["Name"].lower(): header for header in item.get("Headers", [])}
         for name, value in merge_headers[key].items():
-            headers[name.lower()] = {"Name": name, "Value": force_str(value)}
+            headers[name.lower()] = {"Name": name, "Value": _text(value)}
         item["Headers"] = list(headers.values())
     return item
 
@@ -314,7 +373,7 @@ def _item(
     data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: EmailMessage
 ) -> PayloadItem:
     validate(data, message, recipients=len(to) + len(others))
-    body = _JSON.encode(data).encode("utf-8")
+    body = _encode(data, message)
     if len(body) > MAX_MESSAGE_BYTES:
         raise PostmarkInvalidMessage(
             _("The message is %(size)s bytes once encoded; Postmark accepts at most %(limit)s (10 MB).")
@@ -322,6 +381,44 @@ def _item(
             message,
         )
     return PayloadItem(data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others))
+
+
+def _encode(data: dict[str, Any], message: EmailMessage) -> bytes:
+    """The item's JSON; a value JSON cannot hold raises :class:`PostmarkSerializationError` naming it."""
+    try:
+        return _JSON.encode(data).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        # Only on failure: find the field, so that the hot path encodes once.
+        field, value = _unencodable(data)
+        if not field:
+            raise
+        raise PostmarkSerializationError(field, value, str(error), message) from error
+
+
+def _unencodable(value: Any, path: str = "") -> tuple[str, Any]:
+    """Where in ``value`` the first value JSON cannot hold is (``Headers['X-Price']``, ``Metadata['total']``)."""
+    if isinstance(value, Mapping):
+        if path.endswith("]") and {"Name", "Value"} <= set(value):  # a header: name it by its name
+            head = path.rpartition("[")[0]
+            return _unencodable(value["Value"], f"{head}[{value['Name']!r}]")
+        for key, item in value.items():
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                return f"{path or 'the message'} key {key!r}", key
+            found = _unencodable(item, f"{path}[{key!r}]" if path else str(key))
+            if found[0]:
+                return found
+        return "", None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _unencodable(item, f"{path}[{index}]")
+            if found[0]:
+                return found
+        return "", None
+    try:
+        _JSON.encode(value).encode("utf-8")  # a lone surrogate passes the encoder, not UTF-8
+    except (TypeError, ValueError):
+        return path or "value", value
+    return "", None
 
 
 def count_recipients(data: Mapping[str, Any]) -> int:
@@ -379,6 +476,7 @@ def validate(
 
 
 __all__ = [
+    "DEFAULT_STREAM",
     "ENDPOINT_EMAIL",
     "ENDPOINT_TEMPLATE",
     "MAX_MESSAGE_BYTES",
@@ -390,4 +488,5 @@ __all__ = [
     "is_unset",
     "parse_addresses",
     "validate",
+    "with_send_defaults",
 ]

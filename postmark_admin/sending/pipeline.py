@@ -68,6 +68,7 @@ def prepare(
     default_from, replaced = _default_from(config)  # once per call, not per message
     message_stream = config.message_stream
     ignore_unsupported_features = config.ignore_unsupported_features
+    send_defaults = app_settings.SEND_DEFAULTS
     for index, message in enumerate(messages):
         try:
             result = build_payload(
@@ -75,6 +76,7 @@ def prepare(
                 message_stream=message_stream,
                 ignore_unsupported_features=ignore_unsupported_features,
                 from_email=default_from if message.from_email in replaced else None,
+                send_defaults=send_defaults,
             )
         except (PostmarkUnsupportedFeature, PostmarkInvalidMessage) as error:
             _set_status(
@@ -221,10 +223,14 @@ def send_messages(
     statuses, accepted, errors = tally.statuses, tally.accepted, tally.errors
 
     failures: list[PostmarkError] = []
+    # IGNORE_RECIPIENT_STATUS: a message refused for all its recipients is not an error to raise
+    # (its status still says so); any other refusal still is.
+    ignore_refused = app_settings.IGNORE_RECIPIENT_STATUS
     for index, status in statuses.items():
         if not accepted[index] and index in errors:
             status.error = errors[index]
-            failures.append(errors[index])
+            if not (ignore_refused and isinstance(errors[index], PostmarkRecipientsRefused)):
+                failures.append(errors[index])
         _set_status(messages[index], status)
     sent = sum(accepted.values())
     if failures:

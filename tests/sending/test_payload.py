@@ -20,7 +20,6 @@ BASE = {
     "To": "to@example.com",
     "Subject": "Hi",
     "TextBody": "Body",
-    "MessageStream": "outbound",
 }
 
 
@@ -155,7 +154,6 @@ CASES = [
         {
             "From": FROM,
             "To": "to@example.com",
-            "MessageStream": "outbound",
             "TemplateId": 1234,
             "TemplateModel": {},
         },
@@ -172,7 +170,6 @@ CASES = [
         {
             "From": FROM,
             "To": "to@example.com",
-            "MessageStream": "outbound",
             "TemplateAlias": "welcome",
             "TemplateModel": {"name": "Ann"},
             "InlineCss": False,
@@ -184,7 +181,6 @@ CASES = [
         {
             "From": FROM,
             "To": "to@example.com",
-            "MessageStream": "outbound",
             "TemplateId": 77,
             "TemplateModel": {},
         },
@@ -302,7 +298,6 @@ def test_merge_data_makes_one_message_per_to_recipient():
             "To": "A <a@example.com>",
             "Cc": "c@example.com",
             "Metadata": {"all": "1"},
-            "MessageStream": "outbound",
             "TemplateAlias": "welcome",
             "TemplateModel": {"site": "S", "name": "Ann"},
             "Headers": [{"Name": "List-Unsubscribe", "Value": "<mailto:u@x>"}],
@@ -312,7 +307,6 @@ def test_merge_data_makes_one_message_per_to_recipient():
             "To": "b@example.com",
             "Cc": "c@example.com",
             "Metadata": {"all": "1", "k": "v"},
-            "MessageStream": "outbound",
             "TemplateAlias": "welcome",
             "TemplateModel": {"site": "S", "name": "?"},
         },
@@ -334,10 +328,10 @@ def test_merge_metadata_without_template_splits_through_plain_batch():
 UNSUPPORTED = [
     ("send_at", {"send_at": 1700000000}, "send_at"),
     ("envelope_sender", {"envelope_sender": "bounce@example.com"}, "envelope_sender"),
-    ("tags", {"tags": ["a", "b"]}, "more than one tag"),
-    ("merge_data", {"merge_data": {"to@example.com": {"a": 1}}}, "merge_data without a template_id"),
-    ("merge_global_data", {"merge_global_data": {"a": 1}}, "merge_global_data without a template_id"),
-    ("inline_css", {"inline_css": True}, "inline_css without a template_id"),
+    ("tags", {"tags": ["a", "b"]}, "multiple tags"),
+    ("merge_data", {"merge_data": {"to@example.com": {"a": 1}}}, "merge_data without template_id"),
+    ("merge_global_data", {"merge_global_data": {"a": 1}}, "merge_global_data without template_id"),
+    ("inline_css", {"inline_css": True}, "inline_css without template_id"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Names that code written for other Postmark clients imports, over postmark_admin's own classes."""
