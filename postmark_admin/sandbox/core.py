@@ -176,12 +176,19 @@ class Sandbox:
 
     @property
     def inactive(self) -> set[str]:
-        """The suppressed addresses, lower-cased: a live set, to add addresses to or remove them from."""
+        """The addresses suppressed on every stream, lower-cased: a live set, to add addresses to or
+        remove them from. A hard bounce or spam complaint suppresses on its own stream: see
+        :meth:`suppressed`."""
         return self.state.inactive
 
     @inactive.setter
     def inactive(self, addresses: set[str]) -> None:
         self.state.inactive = addresses
+
+    def suppressed(self, stream: str = "outbound") -> set[str]:
+        """The addresses sending on ``stream`` is refused for: :attr:`inactive` and the stream's own
+        suppressions (a hard bounce or spam complaint there, ``POST .../suppressions``), lower-cased."""
+        return self.state.suppressed(stream)
 
     @property
     def requests(self) -> list[ReceivedRequest]:

@@ -83,7 +83,7 @@ LINK_TRACKING: dict[str, tuple[str, ...]] = {
 }
 _CLIENT = {"Name": "Chrome 120.0", "Company": "Google", "Family": "Chrome"}
 _OS = {"Name": "Linux", "Company": "-", "Family": "Linux"}
-_USER_AGENT = (
+USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 )
 _GEO = {
@@ -158,7 +158,7 @@ def _recipient_event(
 
 def _reader() -> dict[str, Any]:
     """Who opened or clicked: the fixed client, OS, platform and user agent."""
-    return {"Client": dict(_CLIENT), "OS": dict(_OS), "Platform": "Desktop", "UserAgent": _USER_AGENT}
+    return {"Client": dict(_CLIENT), "OS": dict(_OS), "Platform": "Desktop", "UserAgent": USER_AGENT}
 
 
 def delivery(
