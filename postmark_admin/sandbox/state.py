@@ -153,13 +153,10 @@ class SandboxState:
         stored = {**message, "MessageID": message_id}
         now = utc_now()
         events: list[outcomes.Event] = []
-        sent = SentMessage(
-            message_id=message_id,
-            message=stored,
-            checked=checked,
-            at=now,
-            blocked=tuple(recipient for recipient in checked.recipients if recipient in blocked),
+        skipped = (
+            tuple(recipient for recipient in checked.recipients if recipient in blocked) if blocked else ()
         )
+        sent = SentMessage(message_id, stored, checked, now, skipped)
         with self._lock:
             self._messages.append(stored)
             self._sent.append(sent)
