@@ -269,5 +269,26 @@ def subscription_change(
     }
 
 
+def manual_subscription_change(
+    recipient: str, stream: str, server_id: int, at: dt.datetime, *, suppress: bool
+) -> dict[str, Any]:
+    """The SubscriptionChange of a suppression created (``suppress``) or deleted through the API or a
+    bounce's activation: no message behind it (``MessageID`` null), ``Origin`` "Customer". A lifted
+    suppression's ``SuppressionReason`` is null (unsure: Postmark documents only the suppressing case)."""
+    return {
+        "RecordType": "SubscriptionChange",
+        "MessageID": None,
+        "ServerID": server_id,
+        "MessageStream": stream,
+        "ChangedAt": postmark_timestamp(at),
+        "Recipient": recipient,
+        "Origin": "Customer",
+        "SuppressSending": suppress,
+        "SuppressionReason": "ManualSuppression" if suppress else None,
+        "Tag": None,
+        "Metadata": {},
+    }
+
+
 #: The outcome behind a bounce record's ``Type``.
 OUTCOMES_BY_RECORD: dict[str, Outcome] = {outcome.type: outcome for outcome in OUTCOMES.values()}

@@ -215,7 +215,8 @@ class SandboxState:
 
     def activate_bounce(self, bounce_id: int) -> dict[str, Any]:
         """Mark a bounce record active again and lift the suppression of its address (on its stream, and
-        in ``inactive``); return the record.
+        in ``inactive``); return the record. A lifted suppression is reported as a SubscriptionChange
+        (see :meth:`change_suppressions`).
 
         Raise :class:`KeyError` when there is no such record.
         """
@@ -224,10 +225,42 @@ class SandboxState:
                 if record["ID"] == bounce_id:
                     record["Inactive"] = False
                     address = record["Email"].lower()
+                    stream = record["MessageStream"]
+                    was_suppressed = address in self.suppressed(stream)
                     self.inactive.discard(address)
-                    self._suppressions.get(record["MessageStream"], {}).pop(address, None)
-                    return copy.deepcopy(record)
-        raise KeyError(bounce_id)
+                    self._suppressions.get(stream, {}).pop(address, None)
+                    found = copy.deepcopy(record)
+                    hooks = list(self._webhooks)
+                    break
+            else:
+                raise KeyError(bounce_id)
+        if was_suppressed:
+            self._post_subscription_changes(
+                hooks, stream, [address], suppress=False, server_id=found["ServerID"]
+            )
+        return found
+
+    def _post_subscription_changes(
+        self,
+        hooks: list[dict[str, Any]],
+        stream: str,
+        addresses: Iterable[str],
+        *,
+        suppress: bool,
+        server_id: int,
+    ) -> None:
+        """Hand ``post_webhook`` the SubscriptionChange webhooks that report a change made through the API
+        (the lock released: posting never waits for it)."""
+        now = utc_now()
+        events = [
+            outcomes.Event(
+                "SubscriptionChange",
+                payloads.manual_subscription_change(address, stream, server_id, now, suppress=suppress),
+            )
+            for address in addresses
+        ]
+        for delivery in outcomes.deliveries(hooks, stream, events):
+            self._post_webhook(delivery)
 
     # -- suppressions ------------------------------------------------------------------------------
 
@@ -252,25 +285,30 @@ class SandboxState:
             )
 
     def change_suppressions(
-        self, stream: str, addresses: Iterable[object], *, delete: bool
+        self, stream: str, addresses: Iterable[object], *, delete: bool, server_id: int = 1
     ) -> list[dict[str, Any]]:
         """Suppress (``delete`` False) or reactivate each of ``addresses`` on ``stream``; return Postmark's
         result for each, in order (see :func:`~.suppressions.change`).
 
         Deleting a HardBounce suppression reactivates its bounce records, as at Postmark; deleting an
-        address of ``inactive`` lifts it on every stream.
+        address of ``inactive`` lifts it on every stream. Each address whose standing changed is
+        reported to the stream's webhooks as a SubscriptionChange by the Customer, as Postmark does.
         """
         with self._lock:
             records = self._suppressions.setdefault(stream, {})
-            results, lifted = suppressions.change(
+            results, changed = suppressions.change(
                 records, self.inactive_snapshot(), addresses, delete=delete, now=utc_now()
             )
-            for address in lifted:
-                self.inactive.discard(address)
-                for bounce in self._bounces:
-                    if bounce["MessageStream"] == stream and bounce["Email"].lower() == address:
-                        bounce["Inactive"] = False
-            return results
+            if delete:
+                for address in changed:
+                    self.inactive.discard(address)
+                    for bounce in self._bounces:
+                        if bounce["MessageStream"] == stream and bounce["Email"].lower() == address:
+                            bounce["Inactive"] = False
+            hooks = list(self._webhooks)
+        if changed:
+            self._post_subscription_changes(hooks, stream, changed, suppress=not delete, server_id=server_id)
+        return results
 
     # -- webhook configurations --------------------------------------------------------------------
 

@@ -91,15 +91,16 @@ def change(
     now: dt.datetime,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Suppress or (``delete``) reactivate each of ``addresses`` in ``records``, changing it in place;
-    return Postmark's result for each, in order, and the addresses lifted (deleted from ``records`` or
-    found in ``inactive``).
+    return Postmark's result for each, in order, and the addresses whose standing changed: lifted
+    (deleted from ``records`` or found in ``inactive``) or newly suppressed.
 
     A create adds a ManualSuppression by the Customer (an address already suppressed stays as it was);
     a delete removes the suppression (an address not suppressed is "Deleted" too, as at Postmark). A
     SpamComplaint cannot be changed either way: "Failed", with Postmark's message.
     """
     every_stream = set(inactive)
-    results, lifted = [], []
+    results: list[dict[str, Any]] = []
+    changed: list[str] = []
     for given in addresses:
         address = valid_address(given)
         if address is None:
@@ -110,13 +111,14 @@ def change(
             results.append(_result(given, "Failed", NO_AUTHORITY))
         elif delete:
             if records.pop(address, None) is not None or address in every_stream:
-                lifted.append(address)
+                changed.append(address)
             results.append(_result(given, "Deleted", None))
         else:
             if current is None and address not in every_stream:
                 records[address] = record(address, "ManualSuppression", "Customer", now)
+                changed.append(address)
             results.append(_result(given, "Suppressed", None))
-    return results, lifted
+    return results, changed
 
 
 # -- the endpoints ---------------------------------------------------------------------------------
@@ -167,7 +169,9 @@ def _addresses(received: ReceivedRequest) -> list[object]:
 
 def _changed(sandbox: Sandbox, received: ReceivedRequest, stream: str, *, delete: bool) -> Answer:
     _known_stream(sandbox, stream)
-    results = sandbox.state.change_suppressions(stream, _addresses(received), delete=delete)
+    results = sandbox.state.change_suppressions(
+        stream, _addresses(received), delete=delete, server_id=sandbox.server_id
+    )
     return Answer(200, {"Suppressions": results})
 
 

@@ -257,3 +257,32 @@ def test_hostile_dump_parameters_never_cause_a_5xx(postmark_sandbox, query):
     answer = requests.get(url, headers=headers(postmark_sandbox), timeout=10)
     assert answer.status_code in (200, 422), answer.text
     assert isinstance(answer.json()["Suppressions" if answer.status_code == 200 else "ErrorCode"], list | int)
+
+
+# -- changes made through the API are reported as SubscriptionChange webhooks --------------------------
+
+
+def test_api_changes_post_subscription_changes_by_the_customer():
+    from postmark_admin.sandbox import Sandbox
+    from tests.conftest import free_port
+
+    # Nothing listens there: each post is recorded once, failed, and settles at once (no retries).
+    url = f"http://127.0.0.1:{free_port()}/postmark/"
+    with Sandbox(webhook_url=url, webhook_events=("SubscriptionChange",), webhook_retry_delays=()) as sandbox:
+        change(sandbox, "create", "manual@example.com", "bad address")
+        change(sandbox, "create", "manual@example.com")  # already suppressed: no change, nothing posted
+        change(sandbox, "delete", "manual@example.com", "never@example.com")
+        send(sandbox, To="hardbounce@example.com", MessageStream="broadcast")
+        [bounce] = sandbox.bounces
+        api(sandbox, "PUT", f"bounces/{bounce['ID']}/activate")
+        posts = sandbox.wait_for_webhooks(4)
+    changes = [post.payload for post in posts]
+    assert [(c["Recipient"], c["MessageStream"], c["Origin"], c["SuppressSending"]) for c in changes] == [
+        ("manual@example.com", "outbound", "Customer", True),
+        ("manual@example.com", "outbound", "Customer", False),
+        ("hardbounce@example.com", "broadcast", "Recipient", True),
+        ("hardbounce@example.com", "broadcast", "Customer", False),
+    ]
+    assert (changes[0]["MessageID"], changes[0]["SuppressionReason"]) == (None, "ManualSuppression")
+    assert changes[1]["SuppressionReason"] is None
+    assert {c["RecordType"] for c in changes} == {"SubscriptionChange"}
