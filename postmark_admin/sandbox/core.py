@@ -47,7 +47,8 @@ class Sandbox:
             assert sandbox.messages[0]["To"] == "someone@example.com"
 
     ``latency`` (seconds, settable any time) is added once per request answered, once per TCP connection
-    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds suppressed addresses.
+    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds addresses suppressed
+    on every stream (a bounce or complaint suppresses on its own stream: see :meth:`suppressed`).
     ``webhook_url`` (credentials may be in it, or in ``webhook_auth``) makes the sandbox post
     ``webhook_events`` back for every accepted message, as a webhook configured on each sending stream.
     ``templates`` (dicts in Postmark's shape, or :class:`~.templates.Template`) and ``message_streams``
