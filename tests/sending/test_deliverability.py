@@ -199,45 +199,6 @@ def test_outbound_stats_and_days(postmark_sandbox):
     assert stats_requests[0].query["fromdate"] == today.isoformat()
 
 
-# -- pure parsing ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [{}, {"Sent": "3", "BounceRate": None}, {"Sent": True, "Bounced": [], "BounceRate": "x"}],
-)
-def test_odd_stats_answers_read_as_zero(answer):
-    assert deliverability.parse_stats(answer) == deliverability.OutboundStats()
-
-
-def test_odd_details_answers_read_as_empty():
-    details = deliverability.parse_details(
-        {
-            "MessageEvents": [None, {"Type": 5, "Details": "x"}],
-            "To": [{"Email": None}, "x"],
-            "Metadata": [],
-            "ReceivedAt": "soon",
-        }
-    )
-    assert details.events == (deliverability.MessageEvent("", "", None, {}),)
-    assert (details.message.to, details.message.metadata, details.message.received_at) == ((), {}, None)
-
-
-def test_merge_days():
-    sends = {"Days": [{"Date": "2024-05-02", "Sent": 4}, {"Date": "2024-05-01", "Sent": 1}, {"Date": "bad"}]}
-    bounces = {
-        "Days": [
-            {"Date": "2024-05-02", "HardBounce": 1, "SoftBounce": 2},
-            {"Date": "2024-05-03", "Transient": 1},
-        ]
-    }
-    assert deliverability.merge_days(sends, bounces) == [
-        deliverability.DayCounts(dt.date(2024, 5, 1), 1, 0),
-        deliverability.DayCounts(dt.date(2024, 5, 2), 4, 3),
-        deliverability.DayCounts(dt.date(2024, 5, 3), 0, 1),
-    ]
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
