@@ -160,3 +160,21 @@ class PostmarkSettingsUnavailable(PostmarkError):
             "settings.py, the environment and the defaults are not used instead while the database "
             "cannot answer."
         ) % {"database": self.database, "reason": self.reason}
+
+
+class PostmarkSuppressionRefused(PostmarkAPIError):
+    """Postmark refused to change one address's suppression (HTTP 200, that address "Failed").
+
+    A spam complaint cannot be reactivated through the API: ``message`` says so in Postmark's words
+    and ``error_code`` is the code Postmark's table gives that text (1406), when it is known.
+    ``address`` is the address, ``reactivating`` whether it was a reactivation (else a suppression).
+    """
+
+    def __init__(self, address: str, *, delete: bool, **kwargs: Any) -> None:
+        self.address = address
+        self.reactivating = delete
+        if delete:
+            description = _("Postmark refused to reactivate %(address)s.") % {"address": address}
+        else:
+            description = _("Postmark refused to suppress %(address)s.") % {"address": address}
+        super().__init__(description, **kwargs)

@@ -47,7 +47,8 @@ class Sandbox:
             assert sandbox.messages[0]["To"] == "someone@example.com"
 
     ``latency`` (seconds, settable any time) is added once per request answered, once per TCP connection
-    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds suppressed addresses.
+    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds addresses suppressed
+    on every stream (a bounce or complaint suppresses on its own stream: see :meth:`suppressed`).
     ``webhook_url`` (credentials may be in it, or in ``webhook_auth``) makes the sandbox post
     ``webhook_events`` back for every accepted message, as a webhook configured on each sending stream.
     ``templates`` (dicts in Postmark's shape, or :class:`~.templates.Template`) and ``message_streams``
@@ -176,12 +177,19 @@ class Sandbox:
 
     @property
     def inactive(self) -> set[str]:
-        """The suppressed addresses, lower-cased: a live set, to add addresses to or remove them from."""
+        """The addresses suppressed on every stream, lower-cased: a live set, to add addresses to or
+        remove them from. A hard bounce or spam complaint suppresses on its own stream: see
+        :meth:`suppressed`."""
         return self.state.inactive
 
     @inactive.setter
     def inactive(self, addresses: set[str]) -> None:
         self.state.inactive = addresses
+
+    def suppressed(self, stream: str = "outbound") -> set[str]:
+        """The addresses sending on ``stream`` is refused for: :attr:`inactive` and the stream's own
+        suppressions (a hard bounce or spam complaint there, ``POST .../suppressions``), lower-cased."""
+        return self.state.suppressed(stream)
 
     @property
     def requests(self) -> list[ReceivedRequest]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import account, sending
+from . import account, messages, sending, stats, suppressions
 from .records import ReceivedRequest
 from .server import Answer
 from .validation import NO_ENDPOINT, ApiError
@@ -58,6 +58,19 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/webhooks/{id}", account.get_webhook),
     _route("PUT", "/webhooks/{id}", account.update_webhook),
     _route("DELETE", "/webhooks/{id}", account.delete_webhook),
+    _route("GET", "/message-streams/{stream}/suppressions/dump", suppressions.dump),
+    _route("POST", "/message-streams/{stream}/suppressions", suppressions.create),
+    _route("POST", "/message-streams/{stream}/suppressions/delete", suppressions.delete),
+    _route("GET", "/messages/outbound", messages.search),
+    _route("GET", "/messages/outbound/{id}/details", messages.message_details),
+    _route("GET", "/messages/outbound/{id}/dump", messages.message_dump),
+    _route("GET", "/stats/outbound", stats.outbound),
+    _route("GET", "/stats/outbound/sends", stats.sends),
+    _route("GET", "/stats/outbound/bounces", stats.bounces),
+    _route("GET", "/stats/outbound/spam", stats.spam),
+    _route("GET", "/stats/outbound/tracked", stats.tracked),
+    _route("GET", "/stats/outbound/opens", stats.opens),
+    _route("GET", "/stats/outbound/clicks", stats.clicks),
 )
 
 MISSING_TOKEN = (
