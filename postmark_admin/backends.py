@@ -83,4 +83,4 @@ class PostmarkBackend(BaseEmailBackend):
             if self.fail_silently:
                 return 0
             raise
-        return send_messages(messages, config, fail_silently=self.fail_silently)
+        return send_messages(messages, config, fail_silently=self.fail_silently, connection=self)

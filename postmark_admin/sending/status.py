@@ -47,6 +47,8 @@ class PostmarkStatus:
     esp_response: list[Any] = field(default_factory=list)
     #: The error that stopped this message, if any.
     error: Exception | None = None
+    #: A :data:`~postmark_admin.signals.pre_send` receiver cancelled the message: nothing was sent.
+    cancelled: bool = False
 
     @property
     def message_ids(self) -> set[str]:
