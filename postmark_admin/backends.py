@@ -31,6 +31,7 @@ class PostmarkOptions(TypedDict, total=False):
     timeout: float | None
     ignore_unsupported_features: bool | None
     default_from_email: str | None
+    test_mode: bool | None
 
 
 #: The option names, in the order above.
