@@ -35,6 +35,7 @@ from ..exceptions import (
     PostmarkUnsupportedFeature,
 )
 from .batching import Chunk, plan_chunks
+from .bulk import BulkRequest, bulk_outcome, bulk_request, send_bulk, wants_bulk
 from .client import TEST_SERVER_TOKEN, PostmarkClient, error_code_and_message
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
@@ -68,10 +69,13 @@ def prepare(
     *,
     fail_silently: bool,
     connection: Any = None,
+    bulk: list[tuple[int, BulkRequest]] | None = None,
+    bulk_default: bool = False,
 ) -> list[tuple[int, PreparedMessage]]:
     """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed.
 
     :data:`~postmark_admin.signals.pre_send` goes to each message first; a cancelled one is left out.
+    Messages for the Bulk API (see :func:`~.bulk.wants_bulk`) go to ``bulk`` when it is given.
     """
     prepared = []
     default_from, replaced = _default_from(config)  # once per call, not per message
@@ -86,6 +90,19 @@ def prepare(
             _set_status(message, PostmarkStatus(cancelled=True))
             continue
         try:
+            if bulk is not None and wants_bulk(message, bulk_default):
+                bulk.append(
+                    (
+                        index,
+                        bulk_request(
+                            message,
+                            message_stream=message_stream,
+                            ignore_unsupported_features=ignore_unsupported_features,
+                            from_email=default_from if message.from_email in replaced else None,
+                        ),
+                    )
+                )
+                continue
             result = build_payload(
                 message,
                 message_stream=message_stream,
@@ -222,23 +239,36 @@ def send_messages(
     *,
     fail_silently: bool = False,
     connection: Any = None,
+    bulk: bool = False,
 ) -> int:
     """Send ``messages``; returns how many Postmark accepted (for at least one recipient).
 
-    ``connection`` (the backend) is what the send signals name as their sender.
+    ``connection`` (the backend) is what the send signals name as their sender; ``bulk`` sends every
+    message that does not say otherwise through the Bulk API (see :mod:`.bulk`).
     """
     messages = list(messages)
     if not messages:
         return 0
-    prepared = prepare(messages, config, fail_silently=fail_silently, connection=connection)
+    bulk_requests: list[tuple[int, BulkRequest]] = []
+    prepared = prepare(
+        messages,
+        config,
+        fail_silently=fail_silently,
+        connection=connection,
+        bulk=bulk_requests,
+        bulk_default=bulk,
+    )
     chunks = plan_chunks(prepared)
-    if not chunks:
+    if not chunks and not bulk_requests:
         _post_send(messages, connection)  # every message was cancelled or (silently) failed mapping
         return 0
     client = PostmarkClient(config)
     # Test mode sends every message (esp_extra's server tokens too) with Postmark's test token.
     test_token = Secret(TEST_SERVER_TOKEN) if config.test_mode else None
-    if test_token is None and any(chunk.server_token is None for chunk in chunks):
+    if test_token is None and (
+        any(chunk.server_token is None for chunk in chunks)
+        or any(request.server_token is None for _index, request in bulk_requests)
+    ):
         try:
             config.require_server_token()
         except PostmarkError:
@@ -258,6 +288,11 @@ def send_messages(
     else:
         for chunk in chunks:
             tally.add(chunk, _post(client, chunk, test_token))
+    for index, request in bulk_requests:  # one request each, after the batches
+        status, error = bulk_outcome(request, send_bulk(client, request, test_token), messages[index])
+        tally.statuses[index], tally.accepted[index] = status, error is None
+        if error is not None:
+            tally.errors[index] = error
     statuses, accepted, errors = tally.statuses, tally.accepted, tally.errors
 
     failures: list[PostmarkError] = []
