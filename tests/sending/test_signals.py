@@ -166,3 +166,21 @@ def test_a_message_that_fails_mapping_silently_still_gets_post_send(postmark_san
         ("post_send", {"failed"}),
     ]
     assert postmark_sandbox.requests == []
+
+
+def test_both_signals_on_the_bulk_path(postmark_sandbox, calls):
+    def rename(sender, message, **kwargs):
+        message.subject = "News for {{name}}"
+
+    signals.pre_send.connect(rename)
+    try:
+        news = PostmarkMessage("News", "Body", FROM, ["a@example.com"], message_stream="broadcast")
+        news.bulk = True
+        assert PostmarkBackend().send_messages([news]) == 1
+    finally:
+        signals.pre_send.disconnect(rename)
+    [request] = postmark_sandbox.requests
+    assert request.path == "/email/bulk" and request.json_body["Subject"] == "News for {{name}}"
+    assert [name for name, *_ in calls] == ["pre_send", "post_send"]
+    status = calls[1][2]
+    assert status is news.postmark_status and status.bulk_job is not None and status.status == {"queued"}
