@@ -134,6 +134,8 @@ class EffectiveConfig:
     webhook_credentials: tuple[WebhookCredential, ...]
     ignore_unsupported_features: bool
     default_from_email: str
+    #: Send with Postmark's ``POSTMARK_API_TEST`` token: validated, never delivered.
+    test_mode: bool
     timeout: float
     sources: Mapping[str, Resolved] = field(repr=False)
     #: Names of database fields whose stored secret could not be decrypted (treated as unset).
@@ -144,7 +146,8 @@ class EffectiveConfig:
             f"EffectiveConfig(server_token={self.server_token!r}, api_url={self.api_url!r}, "
             f"message_stream={self.message_stream!r}, webhook_credentials={len(self.webhook_credentials)}, "
             f"ignore_unsupported_features={self.ignore_unsupported_features!r}, "
-            f"default_from_email={self.default_from_email!r}, timeout={self.timeout!r})"
+            f"default_from_email={self.default_from_email!r}, test_mode={self.test_mode!r}, "
+            f"timeout={self.timeout!r})"
         )
 
     def require_server_token(self) -> str:

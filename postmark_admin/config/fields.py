@@ -282,6 +282,15 @@ FIELDS: dict[str, FieldSpec] = {
             _default_from_email,
         ),
         FieldSpec(
+            # django-postmark's POSTMARK_TEST_MODE, postmarker's POSTMARK = {"TEST_MODE": True}.
+            "test_mode",
+            ("POSTMARK_TEST_MODE", ("POSTMARK", "TEST_MODE")),
+            ("POSTMARK_TEST_MODE",),
+            _bool,
+            _env_str,
+            _constant(False),
+        ),
+        FieldSpec(
             "timeout",
             ("POSTMARK_TIMEOUT",),
             ("POSTMARK_TIMEOUT",),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from . import outcomes, payloads, suppressions
+from .bulk import status_text
 from .faults import Fault
 from .messages import SentMessage
 from .records import ReceivedRequest, WebhookPost, utc_now
@@ -55,6 +56,9 @@ class SandboxState:
         self._round_trips = 0
         self._next_webhook_id = 1
         self._next_bounce_id = 1
+        # Bulk API jobs by ID: {"view": what GET /email/bulk/{id} shows, "messages", "processed", ...}.
+        self._bulk_jobs: dict[str, dict[str, Any]] = {}
+        self._bulk_pending = 0
 
     # -- traffic -----------------------------------------------------------------------------------
 
@@ -205,6 +209,66 @@ class SandboxState:
                             recipient, event.outcome.type, "Recipient", now
                         )
             return events
+
+    # -- bulk jobs ---------------------------------------------------------------------------------
+
+    def add_bulk_job(
+        self,
+        job_id: str,
+        *,
+        submitted_at: str,
+        subject: str,
+        messages: list[tuple[dict[str, Any], CheckedMessage]],
+        started: float,
+        test_mode: bool,
+    ) -> None:
+        """Keep an accepted bulk job; its ``messages`` are processed by :meth:`take_due_bulk`."""
+        with self._lock:
+            self._bulk_jobs[job_id] = {
+                "ID": job_id,
+                "SubmittedAt": submitted_at,
+                "Subject": subject,
+                "messages": messages,
+                "started": started,
+                "processed": 0,
+                "test_mode": test_mode,
+            }
+            self._bulk_pending += len(messages)
+
+    def has_pending_bulk(self) -> bool:
+        """Whether some bulk job still has messages to process (read without the lock: a hint)."""
+        return self._bulk_pending > 0
+
+    def take_due_bulk(self, now: float, rate: float) -> list[tuple[dict[str, Any], CheckedMessage, bool]]:
+        """The bulk messages due by ``now`` at ``rate`` messages per second, counted as processed:
+        ``(message, checked, test_mode)`` each, every one handed out once."""
+        due = []
+        with self._lock:
+            for job in self._bulk_jobs.values():
+                messages = job["messages"]
+                target = min(len(messages), int((now - job["started"]) * rate + 1e-9))
+                while job["processed"] < target:
+                    message, checked = messages[job["processed"]]
+                    due.append((message, checked, job["test_mode"]))
+                    job["processed"] += 1
+                    self._bulk_pending -= 1
+        return due
+
+    def bulk_job(self, job_id: str) -> dict[str, Any] | None:
+        """What ``GET /email/bulk/{id}`` shows of a job (None when there is none)."""
+        with self._lock:
+            job = self._bulk_jobs.get(job_id)
+            if job is None:
+                return None
+            total, processed = len(job["messages"]), job["processed"]
+            return {
+                "ID": job["ID"],
+                "SubmittedAt": job["SubmittedAt"],
+                "TotalMessages": total,
+                "PercentageCompleted": round(100.0 * processed / total, 2) if total else 100.0,
+                "Status": status_text(processed, total),
+                "Subject": job["Subject"],
+            }
 
     # -- bounces -----------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ FIELD_LABELS: Mapping[str, StrOrPromise] = {
     "default_from_email": _("From address of test emails"),
     "webhook_credentials": _("Webhook credentials"),
     "ignore_unsupported_features": _("Ignore unsupported features"),
+    "test_mode": _("Test mode"),
     "timeout": _("Request timeout"),
 }
 
@@ -121,6 +122,17 @@ def secret_source_note(config: EffectiveConfig, row_field: str) -> str:
         "source": source_text(resolved),
         "origin": resolved.origin,
     }
+
+
+def test_mode_warning(config: EffectiveConfig) -> str | None:
+    """The banner the settings page shows while test mode is on (and where it was switched on), or None."""
+    if not config.test_mode:
+        return None
+    resolved = config.sources["test_mode"]
+    return gettext(
+        "Test mode: Postmark validates messages but delivers nothing. Every send uses the "
+        "POSTMARK_API_TEST token; no webhooks follow. Test mode is on in %(source)s (%(origin)s)."
+    ) % {"source": source_text(resolved), "origin": resolved.origin}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("postmark_admin.sending.client")
 
+#: Postmark's test token: it validates a send and answers "Test job accepted", delivering nothing
+#: (the effective configuration's ``test_mode`` sends every message with it).
+TEST_SERVER_TOKEN = "POSTMARK_API_TEST"
+
 #: Answers worth retrying: nothing was sent.
 RETRY_STATUSES = frozenset({429, 503})
 

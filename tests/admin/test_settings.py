@@ -403,3 +403,14 @@ def test_unreadable_settings_row_shows_the_error_not_a_500(superuser_client, tmp
             assert level == "error" and "could not be read from the database" in text
         changelist = superuser_client.get(reverse("admin:postmark_admin_webhookevent_changelist"))
         assert changelist.status_code == 200
+
+
+def test_test_mode_is_a_field_of_the_row_and_the_page_warns_while_it_is_on(superuser_client):
+    assert "postmark-test-mode" not in get_page(superuser_client)
+    response = superuser_client.post(reverse(SETTINGS_URL), form_data(test_mode="True"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert PostmarkSettings.get_solo().test_mode is True
+    html = get_page(superuser_client)
+    assert '<ul class="messagelist postmark-test-mode" role="alert"><li class="warning">' in html
+    assert "Test mode: Postmark validates messages but delivers nothing." in html
+    assert "database PostmarkSettings.test_mode" in html
