@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext
 
 from ..backends import PostmarkBackend
-from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
+from ..config.effective import EffectiveConfig, WebhookCredential
+from ..config.mailers import mailer_config, mailer_options
 from ..exceptions import PostmarkAPIError, PostmarkError
 from ..message import PostmarkMessage
 from ..sending.client import PostmarkClient
@@ -121,7 +122,7 @@ def describe_server(server: Mapping[str, Any]) -> str:
 
 
 def _client(config: EffectiveConfig | None = None) -> PostmarkClient:
-    return PostmarkClient(config=config or effective_config())
+    return PostmarkClient(config=config or mailer_config())
 
 
 def verify_server_token() -> Outcome:
@@ -156,7 +157,7 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
                 "to the URLconf."
             ),
         )
-    config = effective_config()
+    config = mailer_config()
     if not config.webhook_credentials:
         return Outcome(
             False,
@@ -201,7 +202,7 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    config = effective_config()
+    config = mailer_config()
     body = gettext(
         "This is a test email sent from the admin through Postmark.\n\n"
         "If you can read it, the server token and the sender address work."
@@ -211,7 +212,8 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
         body,
         from_email=config.default_from_email,
         to=[recipient],
-        connection=PostmarkBackend(fail_silently=False),
+        # The default mailer's OPTIONS (Django 6.1 MAILERS), so the test uses what the site's mail uses.
+        connection=PostmarkBackend(fail_silently=False, **mailer_options()),
         message_stream=message_stream or None,
     )
     try:

@@ -81,7 +81,8 @@ def display_value(value: object) -> tuple[str, bool]:
     if isinstance(value, bool):
         return (gettext("yes") if value else gettext("no")), True
     if isinstance(value, float):
-        return gettext("%(seconds)s seconds") % {"seconds": number_format(value)}, True
+        seconds = int(value) if value.is_integer() else value  # "30 seconds", not "30.0 seconds"
+        return gettext("%(seconds)s seconds") % {"seconds": number_format(seconds)}, True
     if value in (None, ""):
         return gettext("not set"), False
     return str(value), True
