@@ -97,7 +97,8 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
                 request,
                 gettext(
                     "A secret stored in the database cannot be decrypted with SECRET_KEY or "
-                    "SECRET_KEY_FALLBACKS (%(fields)s): it is ignored until you enter it again."
+                    "SECRET_KEY_FALLBACKS (%(fields)s): it is ignored until you enter it again below, or "
+                    "until the previous SECRET_KEY is added to SECRET_KEY_FALLBACKS in settings.py."
                 )
                 % {"fields": ", ".join(self._field_label(name) for name in config.undecryptable)},
             )

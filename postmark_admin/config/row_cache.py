@@ -221,16 +221,14 @@ def current_row() -> Row:
         # Tried again at most once a second: a client retrying its connection must not slow every read.
         return _read_local()
     try:
-        cache = caches[cache_alias()]
-        if not is_shared(cache):
-            return _read_local()
-        row = _read_shared(cache)
-    except PostmarkSettingsUnavailable:
-        raise
-    except Exception as error:
+        cache = _cache_op(caches.__getitem__, cache_alias())
+        row = _read_shared(cache) if is_shared(cache) else None
+    except _CacheFailed as failed:
         # Any cache backend's own errors (redis.ConnectionError, ImportError, a DatabaseError of the
         # database cache...): the database still has the row.
-        _cache_failed(error)
+        _cache_failed(failed.__cause__ or failed)
+        return _read_local()
+    if row is None:
         return _read_local()
     if _state.cache_failing:
         _state.cache_failing = False
@@ -238,7 +236,19 @@ def current_row() -> Row:
     return row
 
 
-def _cache_failed(error: Exception) -> None:
+class _CacheFailed(Exception):
+    """A cache operation failed; the backend's own exception is the ``__cause__``."""
+
+
+def _cache_op(operation: Callable[..., Any], *args: Any) -> Any:
+    """``operation(*args)``, its failure raised as :class:`_CacheFailed` (and only a cache operation's)."""
+    try:
+        return operation(*args)
+    except Exception as error:
+        raise _CacheFailed from error
+
+
+def _cache_failed(error: BaseException) -> None:
     _state.failed_at = time.monotonic()
     if not _state.cache_failing:
         _state.cache_failing = True
@@ -279,16 +289,16 @@ def _read_local() -> Row:
 
 def _read_shared(cache: BaseCache) -> Row:
     if _state.unpublished:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        _cache_op(cache.set, VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
         _state.unpublished = False
-    version = cache.get(VERSION_KEY)
+    version = _cache_op(cache.get, VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
-        version = cache.get(VERSION_KEY)
+        _cache_op(cache.add, VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        version = _cache_op(cache.get, VERSION_KEY)
     memo = _state.memo
     if memo is not None and version is not None and memo.version == version:
         return memo.row
-    stored = cache.get(DATA_KEY)
+    stored = _cache_op(cache.get, DATA_KEY)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version and version is not None:
         row = _from_raw(stored[1])
     else:
@@ -299,7 +309,7 @@ def _read_shared(cache: BaseCache) -> Row:
         # Stored under the version read *before* the query: if a save commits
         # meanwhile, the token changes and this copy is never used.
         if version is not None:
-            cache.set(DATA_KEY, (version, raw), DATA_TIMEOUT)
+            _cache_op(cache.set, DATA_KEY, (version, raw), DATA_TIMEOUT)
         row = _from_raw(raw)
     with _state.lock:
         _state.memo = _Memo(version=version, row=row, loaded_at=time.monotonic())

@@ -162,16 +162,28 @@ def error_from_answer(
     """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
     error_code, message = error_code_and_message(answer)
     descriptions = {
-        401: _("Postmark refused the server token: check it in the Postmark settings."),
-        404: _("Postmark does not know this API endpoint: check the API URL."),
-        413: _("The request is too large for Postmark."),
+        401: _(
+            "Postmark refused the server token. Copy it again from Postmark (Servers, your server, API "
+            "Tokens) to where it is configured: the admin's Postmark settings page shows which place that is."
+        ),
+        404: _(
+            "Postmark does not know this API endpoint: check the API URL on the admin's Postmark settings "
+            "page (or POSTMARK_API_URL); leave it blank for https://api.postmarkapp.com/."
+        ),
+        413: _("The request is too large for Postmark: at most 10 MB per message and 50 MB per batch."),
         415: _("Postmark refused the request's content type."),
         422: _("Postmark refused the request."),
         429: _("Postmark is rate limiting this server; try again later."),
-        500: _("Postmark had an internal error; the message may or may not have been sent."),
+        500: _(
+            "Postmark had an internal error; the message may or may not have been sent. Look for it in "
+            "Postmark's activity before sending it again."
+        ),
         503: _("Postmark is unavailable (maintenance); try again later."),
     }
-    description = descriptions.get(status, _("Postmark answered with an unexpected HTTP status."))
+    description = descriptions.get(
+        status,
+        _("Postmark answered with an unexpected HTTP status: check that the API URL points at Postmark."),
+    )
     return PostmarkAPIError(
         description,
         status_code=status,
@@ -303,7 +315,8 @@ class PostmarkClient:
             }
         elif not isinstance(error, requests.RequestException):
             description = _(
-                "The request to Postmark failed (%(error)s); the message may or may not have been sent."
+                "The request to Postmark failed (%(error)s); the message may or may not have been sent. "
+                "Look for it in Postmark's activity before sending it again."
             ) % {"error": type(error).__name__}
         elif isinstance(error, requests.exceptions.ConnectTimeout):
             description = _(
@@ -327,7 +340,10 @@ class PostmarkClient:
                 "sent. Check that address and the network."
             ) % self._placeholders("api_url")
         else:
-            description = _("The connection to Postmark broke; the message may or may not have been sent.")
+            description = _(
+                "The connection to Postmark broke; the message may or may not have been sent. Look for it "
+                "in Postmark's activity before sending it again."
+            )
         # The original exception text is left out: it can hold the request (and its headers).
         return PostmarkTransportError(description, ambiguous=ambiguous)
 
