@@ -117,7 +117,9 @@ def secret_source_note(config: EffectiveConfig, row_field: str) -> str:
     """One sentence for a secret input: where the effective value of this secret comes from."""
     resolved = config.sources[SECRET_FIELDS[row_field]]
     if resolved.source is Source.DEFAULT:
-        return gettext("No value is set anywhere.")
+        return gettext(
+            "No value is set anywhere: enter one here, or set it in settings.py or the environment."
+        )
     return gettext("The effective value comes from %(source)s (%(origin)s).") % {
         "source": source_text(resolved),
         "origin": resolved.origin,

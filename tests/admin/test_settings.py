@@ -138,7 +138,7 @@ def test_effective_configuration_panel_lists_every_field_with_its_source(superus
         assert label in html
     assert "https://api.postmarkapp.com/" in html
     assert "settings.DEFAULT_FROM_EMAIL" in html
-    assert "No value is set anywhere." in html
+    assert "No value is set anywhere: enter one here, or set it in settings.py or the environment." in html
 
 
 def _config_row(html: str, name: str) -> str:
