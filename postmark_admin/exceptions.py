@@ -158,7 +158,8 @@ class PostmarkSettingsUnavailable(PostmarkError):
         return _(
             "The Postmark settings could not be read from the database %(database)r (%(reason)s). "
             "settings.py, the environment and the defaults are not used instead while the database "
-            "cannot answer."
+            "cannot answer. Check that the database server runs and that DATABASES[%(database)r] in "
+            "settings.py points at it, then try again."
         ) % {"database": self.database, "reason": self.reason}
 
 

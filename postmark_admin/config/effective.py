@@ -175,11 +175,16 @@ def missing_server_token_message(config: EffectiveConfig | None = None) -> str:
         *(settings_place_name(place) for place in spec.settings_places),
         *(f"the environment variable {name}" for name in spec.env_names),
     ]
-    message = "No Postmark server token is configured. Looked in: " + "; ".join(places) + "."
+    message = gettext(
+        "No Postmark server token is configured. Looked in: %(places)s. Enter one under “Server API "
+        "token” on the admin's Postmark settings page, or set POSTMARK_SERVER_TOKEN in settings.py or "
+        "the environment."
+    ) % {"places": "; ".join(places)}
     if config is not None and "server_token" in config.undecryptable:
-        message += (
-            " A server token is stored in the database but cannot be decrypted with SECRET_KEY or "
-            "SECRET_KEY_FALLBACKS: enter it again in the admin."
+        message += " " + gettext(
+            "A server token is stored in the database but cannot be decrypted with SECRET_KEY or "
+            "SECRET_KEY_FALLBACKS: enter it again on the admin's Postmark settings page, or add the "
+            "previous SECRET_KEY to SECRET_KEY_FALLBACKS."
         )
     return message
 

@@ -82,7 +82,8 @@ def display_value(value: object) -> tuple[str, bool]:
     if isinstance(value, bool):
         return (gettext("yes") if value else gettext("no")), True
     if isinstance(value, float):
-        return gettext("%(seconds)s seconds") % {"seconds": number_format(value)}, True
+        seconds = int(value) if value.is_integer() else value  # "30 seconds", not "30.0 seconds"
+        return gettext("%(seconds)s seconds") % {"seconds": number_format(seconds)}, True
     if value in (None, ""):
         return gettext("not set"), False
     return str(value), True
@@ -117,7 +118,9 @@ def secret_source_note(config: EffectiveConfig, row_field: str) -> str:
     """One sentence for a secret input: where the effective value of this secret comes from."""
     resolved = config.sources[SECRET_FIELDS[row_field]]
     if resolved.source is Source.DEFAULT:
-        return gettext("No value is set anywhere.")
+        return gettext(
+            "No value is set anywhere: enter one here, or set it in settings.py or the environment."
+        )
     return gettext("The effective value comes from %(source)s (%(origin)s).") % {
         "source": source_text(resolved),
         "origin": resolved.origin,
