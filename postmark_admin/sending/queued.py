@@ -1,0 +1,307 @@
+"""The worker's half of queued sending: the ``send_prepared`` task, one Postmark call per task.
+
+:mod:`~postmark_admin.sending.enqueue` maps and checks every message in the caller's process, cuts
+them into Postmark's batches (:mod:`~postmark_admin.sending.batching`) and enqueues one task per
+batch with the prepared message objects: plain JSON, never an ``EmailMessage``, never a token. The
+worker reads its own effective configuration (the server token from the admin, settings.py, the
+environment or the mailer's ``OPTIONS`` in the worker's settings), posts the batch over the
+process's pooled session with the client's safe retries, and returns each message's outcome as the
+task's result, which the task backend stores.
+
+A batch is tried again as a new task (``attempt`` + 1, up to ``POSTMARK_TASK_MAX_ATTEMPTS``) only
+when Postmark cannot have accepted any of it: HTTP 429 or 503, or a connection that never carried the
+request. A read timeout, a 5xx other than 503 or a connection that broke after sending may hide
+accepted messages: Postmark has no idempotency key, so a retry could deliver them twice. Those are
+recorded as ``ambiguous`` and never retried. docs/queued.rst gives the guarantee step by step.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from ..config.effective import EffectiveConfig, app_settings, effective_config
+from ..exceptions import (
+    PostmarkAPIError,
+    PostmarkConfigurationError,
+    PostmarkError,
+    PostmarkQueueError,
+    PostmarkTransportError,
+)
+from .batching import Chunk, Entry
+from .client import RETRY_STATUSES, PostmarkClient, error_code_and_message
+from .payload import PayloadItem
+from .status import UNKNOWN, parse_result
+
+logger = logging.getLogger("postmark_admin.sending.queued")
+
+#: A message's outcome in a task's result.
+OUTCOME_SENT = "sent"  # Postmark accepted it (for at least one recipient)
+OUTCOME_REFUSED = "refused"  # Postmark answered and refused it (its ErrorCode and Message are kept)
+OUTCOME_FAILED = "failed"  # not sent: a definite failure (no token on the worker, 401, 413...)
+OUTCOME_AMBIGUOUS = "ambiguous"  # may or may not have been sent; never retried
+OUTCOME_RETRIED = "retried"  # not sent; a new task (``retried_as``) tries again
+OUTCOMES = (OUTCOME_SENT, OUTCOME_REFUSED, OUTCOME_FAILED, OUTCOME_AMBIGUOUS, OUTCOME_RETRIED)
+
+# The backend's options the worker may take from the task: not secrets, and where the token may be sent
+# is still checked against POSTMARK_ALLOWED_API_HOSTS by the client.
+QUEUEABLE_OPTIONS = ("api_url", "timeout")
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def tasks_module() -> Any:
+    """``django.tasks`` (Django 6) or the ``django_tasks`` backport (Django 5.2)."""
+    for name in ("django.tasks", "django_tasks"):
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    raise PostmarkConfigurationError(
+        _(
+            "Queued sending needs Django's Tasks framework: Django 6, or the django-tasks package on "
+            "Django 5.2 (pip install 'django-postmark-admin[tasks]')."
+        )
+    )
+
+
+@dataclass
+class ChunkOutcome:
+    """What one task did: the outcome of each message object, in request order."""
+
+    attempt: int
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    #: The whole call's error (None when Postmark answered the batch).
+    error: str | None = None
+    http_status: int | None = None
+    error_code: int | None = None
+    retried_as: str | None = None
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.outcomes if item["outcome"] == outcome)
+
+    def as_result(self) -> dict[str, Any]:
+        """The task's return value (JSON: every backend can store it)."""
+        return {
+            "attempt": self.attempt,
+            "error": self.error,
+            "http_status": self.http_status,
+            "error_code": self.error_code,
+            "retried_as": self.retried_as,
+            "counts": {name: self.count(name) for name in OUTCOMES},
+            "messages": self.outcomes,
+        }
+
+
+def worker_config(mailer: str | None, options: Mapping[str, Any]) -> EffectiveConfig:
+    """The configuration the worker sends with: its own, plus the task's non-secret options.
+
+    With ``mailer`` (Django 6.1's MAILERS alias), that mailer's ``OPTIONS`` in the worker's settings
+    come first, so a per-mailer server token works without ever travelling through the queue.
+    """
+    from django.conf import settings
+
+    from ..backends import OPTIONS
+
+    arguments: dict[str, Any] = {}
+    if mailer is not None:
+        mailer_options = getattr(settings, "MAILERS", {}).get(mailer, {}).get("OPTIONS", {})
+        arguments.update({name: mailer_options[name] for name in OPTIONS if name in mailer_options})
+    arguments.update({name: options[name] for name in QUEUEABLE_OPTIONS if options.get(name) is not None})
+    return effective_config(**{name: value for name, value in arguments.items() if value is not None})
+
+
+def build_chunk(items: Sequence[Mapping[str, Any]], templated: bool) -> Chunk:
+    """The batch a task carries, as :mod:`~postmark_admin.sending.batching` planned it in the caller."""
+    chunk = Chunk(server_token=None, templated=templated)
+    for position, item in enumerate(items):
+        data = dict(item["payload"])
+        body = _JSON.encode(data).encode("utf-8")
+        payload_item = PayloadItem(data, body, tuple(item.get("to", ())), tuple(item.get("cc_bcc", ())))
+        chunk.entries.append(Entry(position, payload_item))
+        chunk.size += payload_item.size + 1
+    return chunk
+
+
+def cannot_have_been_accepted(error: PostmarkError) -> bool:
+    """Whether Postmark certainly accepted nothing of the request that raised ``error`` (a retry is safe).
+
+    HTTP 429 and 503 are answers that accept nothing; a transport error is safe only when the client
+    knows the request never left (a refused connection, a connect timeout, a failed TLS handshake).
+    """
+    if isinstance(error, PostmarkTransportError):
+        return not error.ambiguous
+    return isinstance(error, PostmarkAPIError) and error.status_code in RETRY_STATUSES
+
+
+def is_ambiguous(error: PostmarkError) -> bool:
+    """Whether the request may have been accepted although no usable answer came back."""
+    if isinstance(error, PostmarkTransportError):
+        return error.ambiguous
+    status = error.status_code if isinstance(error, PostmarkAPIError) else None
+    return status is not None and status >= 500 and status not in RETRY_STATUSES
+
+
+def _recipients(item: PayloadItem, status: str) -> dict[str, list[Any]]:
+    return {address: [status, None] for address in (*item.to, *item.cc_bcc)}
+
+
+def _message_ref(item: Mapping[str, Any]) -> Any:
+    return item.get("ref")
+
+
+def outcome_of_answer(
+    chunk: Chunk, items: Sequence[Mapping[str, Any]], status_code: int, answer: Any, attempt: int
+) -> ChunkOutcome:
+    """Each message's outcome from Postmark's answer to the batch (pure)."""
+    outcome = ChunkOutcome(attempt=attempt, http_status=status_code)
+    results: list[Any]
+    if not chunk.is_batch:
+        results = [answer]
+    elif isinstance(answer, list) and len(answer) == len(chunk.entries):
+        results = answer
+    else:
+        # The whole batch refused (ErrorCode 410, invalid JSON...) or an answer that cannot be mapped.
+        outcome.error_code, message = error_code_and_message(answer)
+        outcome.error = _("Postmark refused the whole batch: %(message)s") % {"message": message}
+        for entry, item in zip(chunk.entries, items, strict=True):
+            outcome.outcomes.append(
+                {
+                    "ref": _message_ref(item),
+                    "outcome": OUTCOME_REFUSED if status_code == 422 else OUTCOME_FAILED,
+                    "error_code": outcome.error_code,
+                    "error": message,
+                    "recipients": _recipients(entry.item, "failed"),
+                }
+            )
+        return outcome
+    for entry, item, result in zip(chunk.entries, items, results, strict=True):
+        statuses, accepted, _refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
+        error_code, message = error_code_and_message(result)
+        message_id = result.get("MessageID") if isinstance(result, Mapping) else None
+        outcome.outcomes.append(
+            {
+                "ref": _message_ref(item),
+                "outcome": OUTCOME_SENT if accepted else OUTCOME_REFUSED,
+                "message_id": str(message_id) if message_id else None,
+                "error_code": error_code,
+                "error": None if accepted else message,
+                "recipients": {address: [s.status, s.message_id] for address, s in statuses.items()},
+            }
+        )
+    return outcome
+
+
+def outcome_of_error(
+    chunk: Chunk, items: Sequence[Mapping[str, Any]], error: PostmarkError, attempt: int, *, retry: bool
+) -> ChunkOutcome:
+    """Each message's outcome when the whole call failed (pure): retried, ambiguous or failed."""
+    if retry:
+        kind, recipient_status = OUTCOME_RETRIED, "failed"
+    elif is_ambiguous(error):
+        kind, recipient_status = OUTCOME_AMBIGUOUS, UNKNOWN
+    else:
+        kind, recipient_status = OUTCOME_FAILED, "failed"
+    outcome = ChunkOutcome(attempt=attempt, error=str(error))
+    if isinstance(error, PostmarkAPIError):
+        outcome.http_status, outcome.error_code = error.status_code, error.error_code
+    for entry, item in zip(chunk.entries, items, strict=True):
+        outcome.outcomes.append(
+            {
+                "ref": _message_ref(item),
+                "outcome": kind,
+                "error_code": outcome.error_code,
+                "error": str(error),
+                "recipients": _recipients(entry.item, recipient_status),
+            }
+        )
+    return outcome
+
+
+def deliver(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    templated: bool,
+    mailer: str | None,
+    options: Mapping[str, Any],
+    attempt: int,
+) -> tuple[ChunkOutcome, bool]:
+    """Post one batch; returns its outcome and whether a new attempt is safe and allowed."""
+    chunk = build_chunk(items, templated)
+    try:
+        config = worker_config(mailer, options)
+        config.require_server_token()
+        client = PostmarkClient(config)
+        status_code, answer = client.request(
+            "POST", chunk.path, data=chunk.body(), raise_for_status=False
+        )
+    except PostmarkError as error:
+        retry = cannot_have_been_accepted(error) and attempt < app_settings.TASK_MAX_ATTEMPTS
+        return outcome_of_error(chunk, items, error, attempt, retry=retry), retry
+    return outcome_of_answer(chunk, items, status_code, answer, attempt), False
+
+
+def record_outcome(outcome: ChunkOutcome, task_id: str) -> None:
+    """Log what the task did; its return value (the backend's record) holds the detail.
+
+    The worker has no ``EmailMessage``: where ``postmark_admin.signals.post_send`` exists, it is
+    sent from here for each message object, with the payload and its statuses.
+    """
+    counts = {name: outcome.count(name) for name in OUTCOMES if outcome.count(name)}
+    summary = ", ".join(f"{count} {name}" for name, count in counts.items()) or "no messages"
+    level = logging.WARNING if outcome.error else logging.INFO
+    logger.log(level, "Postmark task %s (attempt %d): %s", task_id, outcome.attempt, summary)
+    if outcome.count(OUTCOME_AMBIGUOUS):
+        logger.warning(
+            "Postmark task %s: %d messages may or may not have been sent (%s); they are not retried, "
+            "since a retry could deliver them twice.",
+            task_id,
+            outcome.count(OUTCOME_AMBIGUOUS),
+            outcome.error,
+        )
+
+
+_tasks = tasks_module()
+
+
+# ``takes_context``: the task needs its own id, backend and queue to enqueue a retry where it runs.
+@_tasks.task(takes_context=True)
+def send_prepared(
+    context: Any,
+    items: list[dict[str, Any]],
+    templated: bool = False,
+    mailer: str | None = None,
+    options: dict[str, Any] | None = None,
+    attempt: int = 1,
+) -> dict[str, Any]:
+    """Send one prepared batch (at most 500 message objects); returns each message's outcome.
+
+    ``items``: ``{"payload": <Postmark message object>, "to": [addr-spec...], "cc_bcc": [...],
+    "ref": <the caller's reference>}``. ``options``: the non-secret backend options
+    (:data:`QUEUEABLE_OPTIONS`). Enqueue it through :class:`~postmark_admin.backends.QueuedPostmarkBackend`.
+    """
+    task_result = context.task_result
+    outcome, retry = deliver(items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt)
+    if retry:
+        task = task_result.task
+        try:
+            again = task.enqueue(
+                items=items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt + 1
+            )
+        except Exception as error:
+            # Raised, so the backend records this task as failed: nothing of it was sent.
+            raise PostmarkQueueError(
+                _(
+                    "Postmark did not accept the batch (%(reason)s) and its retry could not be queued "
+                    "(%(error)s); nothing of it was sent."
+                )
+                % {"reason": outcome.error, "error": type(error).__name__}
+            ) from None
+        outcome.retried_as = str(again.id)
+    record_outcome(outcome, str(task_result.id))
+    return outcome.as_result()
