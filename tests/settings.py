@@ -109,6 +109,7 @@ if _TASKS_PACKAGE is not None:
         INSTALLED_APPS += ["django_rq"]
         # django-tasks-rq reads results through the "default" queue's connection.
         RQ_QUEUES = {name: {"URL": TEST_REDIS_URL} for name in ("default", TEST_TASK_QUEUE)}
+        RQ_QUEUES["postmark-test-unreachable"] = {"URL": "redis://127.0.0.1:9/0"}  # nothing listens on port 9
         TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [TEST_TASK_QUEUE]}
     if importlib.util.find_spec("django_tasks_db") is not None:
         INSTALLED_APPS += ["django_tasks_db"]

@@ -68,7 +68,17 @@ def enqueue_messages(
             error.email_message = messages[index]
             raise error
     chunks = plan_chunks(prepared)
-    task = send_prepared.using(backend=task_backend, queue_name=queue_name)
+    try:
+        task = send_prepared.using(backend=task_backend, queue_name=queue_name)
+    except Exception as error:  # an unknown alias, a queue the backend does not serve
+        problem = PostmarkConfigurationError(
+            _("Queued sending cannot use the task backend %(backend)r with the queue %(queue)r: %(error)s")
+            % {"backend": task_backend, "queue": queue_name, "error": error}
+        )
+        if fail_silently:
+            logger.error("%s", problem)
+            return 0
+        raise problem from error
     task_ids: dict[int, list[str]] = {}
     results: dict[str, Any] = {}
     for chunk in chunks:
