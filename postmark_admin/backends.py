@@ -105,9 +105,7 @@ class QueuedPostmarkBackend(PostmarkBackend):
     worker reads too, since secrets never go into the queue. See docs/queued.rst.
     """
 
-    def __init__(
-        self, fail_silently: bool = False, **options: Unpack[QueuedPostmarkOptions]
-    ) -> None:
+    def __init__(self, fail_silently: bool = False, **options: Unpack[QueuedPostmarkOptions]) -> None:
         given: dict[str, Any] = dict(options)
         self.task_backend: str | None = given.pop("task_backend", None)
         self.queue_name: str | None = given.pop("queue_name", None)

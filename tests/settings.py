@@ -6,6 +6,7 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import django
 import environ
@@ -104,7 +105,9 @@ _TASKS_PACKAGE = next(
 TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/0")
 TEST_TASK_QUEUE = os.environ.setdefault("POSTMARK_TEST_TASK_QUEUE", f"postmark-test-{os.getpid()}")
 if _TASKS_PACKAGE is not None:
-    TASKS = {"default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
+    TASKS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}
+    }
     if importlib.util.find_spec("django_tasks_rq") is not None:
         INSTALLED_APPS += ["django_rq"]
         # django-tasks-rq reads results through the "default" queue's connection.

@@ -93,7 +93,12 @@ def enqueue_messages(
                     "The task backend %(backend)r could not queue messages for Postmark (%(error)s); "
                     "%(queued)d of %(count)d messages were queued before it refused."
                 )
-                % {"backend": task_backend, "error": type(error).__name__, "queued": queued, "count": len(prepared)},
+                % {
+                    "backend": task_backend,
+                    "error": type(error).__name__,
+                    "queued": queued,
+                    "count": len(prepared),
+                },
                 queued=queued,
                 task_ids=tuple(sorted({task_id for ids in task_ids.values() for task_id in ids})),
             )

@@ -21,13 +21,14 @@ import importlib
 import importlib.util
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from ..config.effective import EffectiveConfig, app_settings, effective_config
+from ..config.fields import FIELDS
 from ..exceptions import (
     PostmarkAPIError,
     PostmarkConfigurationError,
@@ -106,12 +107,12 @@ def worker_config(mailer: str | None, options: Mapping[str, Any]) -> EffectiveCo
     """
     from django.conf import settings
 
-    from ..backends import OPTIONS
-
     arguments: dict[str, Any] = {}
     if mailer is not None:
         mailer_options = getattr(settings, "MAILERS", {}).get(mailer, {}).get("OPTIONS", {})
-        arguments.update({name: mailer_options[name] for name in OPTIONS if name in mailer_options})
+        # The backend's options are the configuration fields but the webhook credentials.
+        names = set(FIELDS) - {"webhook_credentials"}
+        arguments.update({name: value for name, value in mailer_options.items() if name in names})
     arguments.update({name: options[name] for name in QUEUEABLE_OPTIONS if options.get(name) is not None})
     return effective_config(**{name: value for name, value in arguments.items() if value is not None})
 
@@ -237,9 +238,7 @@ def deliver(
         config = worker_config(mailer, options)
         config.require_server_token()
         client = PostmarkClient(config)
-        status_code, answer = client.request(
-            "POST", chunk.path, data=chunk.body(), raise_for_status=False
-        )
+        status_code, answer = client.request("POST", chunk.path, data=chunk.body(), raise_for_status=False)
     except PostmarkError as error:
         retry = cannot_have_been_accepted(error) and attempt < app_settings.TASK_MAX_ATTEMPTS
         return outcome_of_error(chunk, items, error, attempt, retry=retry), retry
@@ -266,11 +265,14 @@ def record_outcome(outcome: ChunkOutcome, task_id: str) -> None:
         )
 
 
-_tasks = tasks_module()
+def _as_task(function: Callable[..., dict[str, Any]]) -> Any:
+    # ``takes_context``: the task needs its own id, backend and queue to enqueue a retry where it runs.
+    # Building the Task validates it against the "default" task backend (reading settings.TASKS): this
+    # module is imported at the first queued send, or by a worker, never by postmark_admin's import.
+    return tasks_module().task(takes_context=True)(function)
 
 
-# ``takes_context``: the task needs its own id, backend and queue to enqueue a retry where it runs.
-@_tasks.task(takes_context=True)
+@_as_task
 def send_prepared(
     context: Any,
     items: list[dict[str, Any]],
@@ -286,7 +288,9 @@ def send_prepared(
     (:data:`QUEUEABLE_OPTIONS`). Enqueue it through :class:`~postmark_admin.backends.QueuedPostmarkBackend`.
     """
     task_result = context.task_result
-    outcome, retry = deliver(items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt)
+    outcome, retry = deliver(
+        items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt
+    )
     if retry:
         task = task_result.task
         try:

@@ -16,7 +16,9 @@ from django.test import override_settings
 from postmark_admin.backends import QueuedPostmarkBackend
 from postmark_admin.exceptions import PostmarkConfigurationError, PostmarkInvalidMessage, PostmarkQueueError
 
-tasks = pytest.importorskip("postmark_admin.sending.queued", reason="needs the Tasks framework ([tasks] extra)")
+tasks = pytest.importorskip(
+    "postmark_admin.sending.queued", reason="needs the Tasks framework ([tasks] extra)"
+)
 
 FROM = "from@example.com"
 pytestmark = pytest.mark.django_db
@@ -192,7 +194,9 @@ def test_non_secret_options_travel_and_the_worker_uses_them(postmark_sandbox, du
     backend = QueuedPostmarkBackend(task_backend="dummy", api_url=postmark_sandbox.url, timeout=7.0)
     backend.send_messages(_messages(1))
     assert dummy_tasks.results[0].kwargs["options"] == {"api_url": postmark_sandbox.url, "timeout": 7.0}
-    config = tasks.worker_config(None, {"api_url": "http://127.0.0.1:9/", "timeout": 7.0, "server_token": "x"})
+    config = tasks.worker_config(
+        None, {"api_url": "http://127.0.0.1:9/", "timeout": 7.0, "server_token": "x"}
+    )
     assert (config.api_url, config.timeout) == ("http://127.0.0.1:9/", 7.0)
     assert config.server_token.reveal() == postmark_sandbox.token  # never from the task
 
@@ -204,7 +208,9 @@ def test_the_worker_reads_a_mailers_token_from_its_own_settings(postmark_sandbox
     assert config.server_token.reveal() == "news-token"
 
 
-def test_the_queue_name_and_task_backend_come_from_the_options_or_settings(postmark_sandbox, dummy_tasks, settings):
+def test_the_queue_name_and_task_backend_come_from_the_options_or_settings(
+    postmark_sandbox, dummy_tasks, settings
+):
     settings.POSTMARK_TASK_BACKEND = "dummy"
     QueuedPostmarkBackend().send_messages(_messages(1))
     assert dummy_tasks.results[0].task.queue_name == "default"
@@ -213,7 +219,8 @@ def test_the_queue_name_and_task_backend_come_from_the_options_or_settings(postm
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("django_tasks_rq") is None, reason="django-tasks-rq is not installed ([rq] extra)"
+    importlib.util.find_spec("django_tasks_rq") is None,
+    reason="django-tasks-rq is not installed ([rq] extra)",
 )
 def test_a_task_backend_that_cannot_queue_raises_a_queue_error(postmark_sandbox, settings):
     settings.TASKS = {
@@ -225,6 +232,8 @@ def test_a_task_backend_that_cannot_queue_raises_a_queue_error(postmark_sandbox,
             _messages(2)
         )
     assert caught.value.queued == 0
-    quiet = QueuedPostmarkBackend(task_backend="down", queue_name="postmark-test-unreachable", fail_silently=True)
+    quiet = QueuedPostmarkBackend(
+        task_backend="down", queue_name="postmark-test-unreachable", fail_silently=True
+    )
     assert quiet.send_messages(_messages(2)) == 0
     assert postmark_sandbox.requests == []

@@ -41,7 +41,9 @@ def _redis_available() -> bool:
 
 def backend_params() -> list[Any]:
     """``"rq"`` and ``"db"``, each skipped with a reason when what it needs is missing."""
-    no_tasks = importlib.util.find_spec("django_tasks") is None and importlib.util.find_spec("django.tasks") is None
+    no_tasks = (
+        importlib.util.find_spec("django_tasks") is None and importlib.util.find_spec("django.tasks") is None
+    )
     rq_reason = (
         "django-tasks-rq is not installed (the [tasks] extra)"
         if no_tasks or importlib.util.find_spec("django_tasks_rq") is None
@@ -91,7 +93,7 @@ class Workers:
 
     def start(self, count: int = 1) -> list[subprocess.Popen[bytes]]:
         started = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            subprocess.Popen(
                 worker_command(self.backend),
                 cwd=ROOT,
                 env=self.env,
@@ -111,7 +113,9 @@ class Workers:
                 process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 self.stop()
-                pytest.fail(f"a {self.backend} worker did not drain the queue in {timeout} s:\n{self.output()}")
+                pytest.fail(
+                    f"a {self.backend} worker did not drain the queue in {timeout} s:\n{self.output()}"
+                )
 
     def output(self) -> str:
         chunks = []
@@ -130,7 +134,9 @@ class Workers:
 
 
 @pytest.fixture
-def workers(request: pytest.FixtureRequest, postmark_sandbox: Any, transactional_db: None) -> Iterator[Workers]:
+def workers(
+    request: pytest.FixtureRequest, postmark_sandbox: Any, transactional_db: None
+) -> Iterator[Workers]:
     """Workers for the backend the test is parametrized with, pointed at the sandbox and the test database."""
     backend = request.param if hasattr(request, "param") else request.node.callspec.params["backend"]
     env = {

@@ -17,7 +17,14 @@ import pytest
 from postmark_admin.backends import QueuedPostmarkBackend
 from postmark_admin.sending.batching import MAX_BATCH_MESSAGES
 
-from .conftest import WORKER_MESSAGES, Workers, backend_params, numbered_messages, received_counts, task_result
+from .conftest import (
+    WORKER_MESSAGES,
+    Workers,
+    backend_params,
+    numbered_messages,
+    received_counts,
+    task_result,
+)
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
 
@@ -102,7 +109,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     history, results = account(backend, task_ids)
     counts = received_counts(postmark_sandbox)
     report = collections.Counter(" -> ".join(outcomes) for outcomes in history.values())
-    print(f"\n{backend}: what became of {count} messages:", dict(report))  # noqa: T201
+    print(f"\n{backend}: what became of {count} messages:", dict(report))
 
     assert set(history) == set(range(count)), "a message has no record: silently lost"
     assert max(counts.values()) == 1, "a message reached Postmark twice"
