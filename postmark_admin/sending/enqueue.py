@@ -23,17 +23,17 @@ from .pipeline import prepare
 logger = logging.getLogger("postmark_admin.sending.queued")
 
 
-def chunk_items(chunk: Chunk) -> list[dict[str, Any]]:
-    """The task argument for one batch: JSON only (no EmailMessage, no token)."""
-    return [
-        {
-            "payload": entry.item.data,
-            "to": list(entry.item.to),
-            "cc_bcc": list(entry.item.cc_bcc),
-            "ref": entry.message_index,
-        }
-        for entry in chunk.entries
-    ]
+def task_arguments(chunk: Chunk) -> dict[str, Any]:
+    """The task's arguments for one batch: JSON only (no EmailMessage, no token).
+
+    The body is the one the in-process backend would post, as a string.
+    """
+    return {
+        "body": chunk.body().decode("utf-8"),
+        "recipients": [[list(entry.item.to), list(entry.item.cc_bcc)] for entry in chunk.entries],
+        "refs": [entry.message_index for entry in chunk.entries],
+        "templated": chunk.templated,
+    }
 
 
 def enqueue_messages(
@@ -83,9 +83,7 @@ def enqueue_messages(
     results: dict[str, Any] = {}
     for chunk in chunks:
         try:
-            result = task.enqueue(
-                items=chunk_items(chunk), templated=chunk.templated, mailer=mailer, options=dict(options)
-            )
+            result = task.enqueue(**task_arguments(chunk), mailer=mailer, options=dict(options))
         except Exception as error:
             queued = len(task_ids)
             failure = PostmarkQueueError(

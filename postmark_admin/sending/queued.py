@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +35,8 @@ from ..exceptions import (
     PostmarkQueueError,
     PostmarkTransportError,
 )
-from .batching import Chunk, Entry
+from .batching import endpoint_path
 from .client import RETRY_STATUSES, PostmarkClient, error_code_and_message
-from .payload import PayloadItem
 from .status import UNKNOWN, parse_result
 
 logger = logging.getLogger("postmark_admin.sending.queued")
@@ -54,8 +52,6 @@ OUTCOMES = (OUTCOME_SENT, OUTCOME_REFUSED, OUTCOME_FAILED, OUTCOME_AMBIGUOUS, OU
 # The backend's options the worker may take from the task: not secrets, and where the token may be sent
 # is still checked against POSTMARK_ALLOWED_API_HOSTS by the client.
 QUEUEABLE_OPTIONS = ("api_url", "timeout")
-
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def tasks_module() -> Any:
@@ -117,16 +113,36 @@ def worker_config(mailer: str | None, options: Mapping[str, Any]) -> EffectiveCo
     return effective_config(**{name: value for name, value in arguments.items() if value is not None})
 
 
-def build_chunk(items: Sequence[Mapping[str, Any]], templated: bool) -> Chunk:
-    """The batch a task carries, as :mod:`~postmark_admin.sending.batching` planned it in the caller."""
-    chunk = Chunk(server_token=None, templated=templated)
-    for position, item in enumerate(items):
-        data = dict(item["payload"])
-        body = _JSON.encode(data).encode("utf-8")
-        payload_item = PayloadItem(data, body, tuple(item.get("to", ())), tuple(item.get("cc_bcc", ())))
-        chunk.entries.append(Entry(position, payload_item))
-        chunk.size += payload_item.size + 1
-    return chunk
+@dataclass(frozen=True)
+class QueuedBatch:
+    """The batch one task carries, as :mod:`~postmark_admin.sending.batching` planned it in the caller.
+
+    ``body`` is the request body exactly as Postmark gets it (one string: the task framework then has
+    a single value to check and store rather than a tree per message); ``recipients`` holds each
+    message object's ``(To, Cc + Bcc)`` addr-specs, in request order, to map each result back;
+    ``refs`` the caller's reference of each (the message's position in its ``send_messages()`` call).
+    """
+
+    body: str
+    recipients: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+    refs: tuple[Any, ...]
+    templated: bool
+
+    @classmethod
+    def from_task(
+        cls, body: str, recipients: Sequence[Sequence[Sequence[str]]], refs: Sequence[Any], templated: bool
+    ) -> QueuedBatch:
+        return cls(
+            body, tuple((tuple(to), tuple(cc_bcc)) for to, cc_bcc in recipients), tuple(refs), templated
+        )
+
+    @property
+    def is_batch(self) -> bool:
+        return len(self.recipients) > 1
+
+    @property
+    def path(self) -> str:
+        return endpoint_path(is_batch=self.is_batch, templated=self.templated)
 
 
 def cannot_have_been_accepted(error: PostmarkError) -> bool:
@@ -148,46 +164,40 @@ def is_ambiguous(error: PostmarkError) -> bool:
     return status is not None and status >= 500 and status not in RETRY_STATUSES
 
 
-def _recipients(item: PayloadItem, status: str) -> dict[str, list[Any]]:
-    return {address: [status, None] for address in (*item.to, *item.cc_bcc)}
+def _recipients(to: Sequence[str], cc_bcc: Sequence[str], status: str) -> dict[str, list[Any]]:
+    return {address: [status, None] for address in (*to, *cc_bcc)}
 
 
-def _message_ref(item: Mapping[str, Any]) -> Any:
-    return item.get("ref")
-
-
-def outcome_of_answer(
-    chunk: Chunk, items: Sequence[Mapping[str, Any]], status_code: int, answer: Any, attempt: int
-) -> ChunkOutcome:
+def outcome_of_answer(batch: QueuedBatch, status_code: int, answer: Any, attempt: int) -> ChunkOutcome:
     """Each message's outcome from Postmark's answer to the batch (pure)."""
     outcome = ChunkOutcome(attempt=attempt, http_status=status_code)
     results: list[Any]
-    if not chunk.is_batch:
+    if not batch.is_batch:
         results = [answer]
-    elif isinstance(answer, list) and len(answer) == len(chunk.entries):
+    elif isinstance(answer, list) and len(answer) == len(batch.recipients):
         results = answer
     else:
         # The whole batch refused (ErrorCode 410, invalid JSON...) or an answer that cannot be mapped.
         outcome.error_code, message = error_code_and_message(answer)
         outcome.error = _("Postmark refused the whole batch: %(message)s") % {"message": message}
-        for entry, item in zip(chunk.entries, items, strict=True):
+        for ref, (to, cc_bcc) in zip(batch.refs, batch.recipients, strict=True):
             outcome.outcomes.append(
                 {
-                    "ref": _message_ref(item),
+                    "ref": ref,
                     "outcome": OUTCOME_REFUSED if status_code == 422 else OUTCOME_FAILED,
                     "error_code": outcome.error_code,
                     "error": message,
-                    "recipients": _recipients(entry.item, "failed"),
+                    "recipients": _recipients(to, cc_bcc, "failed"),
                 }
             )
         return outcome
-    for entry, item, result in zip(chunk.entries, items, results, strict=True):
-        statuses, accepted, _refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
+    for ref, (to, cc_bcc), result in zip(batch.refs, batch.recipients, results, strict=True):
+        statuses, accepted, _refused = parse_result(result, to, cc_bcc)
         error_code, message = error_code_and_message(result)
         message_id = result.get("MessageID") if isinstance(result, Mapping) else None
         outcome.outcomes.append(
             {
-                "ref": _message_ref(item),
+                "ref": ref,
                 "outcome": OUTCOME_SENT if accepted else OUTCOME_REFUSED,
                 "message_id": str(message_id) if message_id else None,
                 "error_code": error_code,
@@ -198,9 +208,7 @@ def outcome_of_answer(
     return outcome
 
 
-def outcome_of_error(
-    chunk: Chunk, items: Sequence[Mapping[str, Any]], error: PostmarkError, attempt: int, *, retry: bool
-) -> ChunkOutcome:
+def outcome_of_error(batch: QueuedBatch, error: PostmarkError, attempt: int, *, retry: bool) -> ChunkOutcome:
     """Each message's outcome when the whole call failed (pure): retried, ambiguous or failed."""
     if retry:
         kind, recipient_status = OUTCOME_RETRIED, "failed"
@@ -211,38 +219,34 @@ def outcome_of_error(
     outcome = ChunkOutcome(attempt=attempt, error=str(error))
     if isinstance(error, PostmarkAPIError):
         outcome.http_status, outcome.error_code = error.status_code, error.error_code
-    for entry, item in zip(chunk.entries, items, strict=True):
+    for ref, (to, cc_bcc) in zip(batch.refs, batch.recipients, strict=True):
         outcome.outcomes.append(
             {
-                "ref": _message_ref(item),
+                "ref": ref,
                 "outcome": kind,
                 "error_code": outcome.error_code,
                 "error": str(error),
-                "recipients": _recipients(entry.item, recipient_status),
+                "recipients": _recipients(to, cc_bcc, recipient_status),
             }
         )
     return outcome
 
 
 def deliver(
-    items: Sequence[Mapping[str, Any]],
-    *,
-    templated: bool,
-    mailer: str | None,
-    options: Mapping[str, Any],
-    attempt: int,
+    batch: QueuedBatch, *, mailer: str | None, options: Mapping[str, Any], attempt: int
 ) -> tuple[ChunkOutcome, bool]:
     """Post one batch; returns its outcome and whether a new attempt is safe and allowed."""
-    chunk = build_chunk(items, templated)
     try:
         config = worker_config(mailer, options)
         config.require_server_token()
         client = PostmarkClient(config)
-        status_code, answer = client.request("POST", chunk.path, data=chunk.body(), raise_for_status=False)
+        status_code, answer = client.request(
+            "POST", batch.path, data=batch.body.encode("utf-8"), raise_for_status=False
+        )
     except PostmarkError as error:
         retry = cannot_have_been_accepted(error) and attempt < app_settings.TASK_MAX_ATTEMPTS
-        return outcome_of_error(chunk, items, error, attempt, retry=retry), retry
-    return outcome_of_answer(chunk, items, status_code, answer, attempt), False
+        return outcome_of_error(batch, error, attempt, retry=retry), retry
+    return outcome_of_answer(batch, status_code, answer, attempt), False
 
 
 def record_outcome(outcome: ChunkOutcome, task_id: str) -> None:
@@ -275,7 +279,9 @@ def _as_task(function: Callable[..., dict[str, Any]]) -> Any:
 @_as_task
 def send_prepared(
     context: Any,
-    items: list[dict[str, Any]],
+    body: str,
+    recipients: list[list[list[str]]],
+    refs: list[Any],
     templated: bool = False,
     mailer: str | None = None,
     options: dict[str, Any] | None = None,
@@ -283,20 +289,19 @@ def send_prepared(
 ) -> dict[str, Any]:
     """Send one prepared batch (at most 500 message objects); returns each message's outcome.
 
-    ``items``: ``{"payload": <Postmark message object>, "to": [addr-spec...], "cc_bcc": [...],
-    "ref": <the caller's reference>}``. ``options``: the non-secret backend options
-    (:data:`QUEUEABLE_OPTIONS`). Enqueue it through :class:`~postmark_admin.backends.QueuedPostmarkBackend`.
+    ``body``: the request body (Postmark's JSON, as a string); ``recipients``: ``[To, Cc + Bcc]``
+    addr-specs per message object; ``refs``: the caller's reference of each; ``options``: the
+    non-secret backend options (:data:`QUEUEABLE_OPTIONS`). Enqueued by
+    :class:`~postmark_admin.backends.QueuedPostmarkBackend`.
     """
     task_result = context.task_result
-    outcome, retry = deliver(
-        items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt
-    )
+    options = options or {}
+    batch = QueuedBatch.from_task(body, recipients, refs, templated)
+    outcome, retry = deliver(batch, mailer=mailer, options=options, attempt=attempt)
     if retry:
-        task = task_result.task
+        arguments = {"body": body, "recipients": recipients, "refs": refs, "templated": templated}
         try:
-            again = task.enqueue(
-                items=items, templated=templated, mailer=mailer, options=options or {}, attempt=attempt + 1
-            )
+            again = task_result.task.enqueue(**arguments, mailer=mailer, options=options, attempt=attempt + 1)
         except Exception as error:
             # Raised, so the backend records this task as failed: nothing of it was sent.
             raise PostmarkQueueError(

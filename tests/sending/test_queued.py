@@ -65,24 +65,23 @@ def test_an_invalid_message_raises_in_the_caller_and_nothing_is_queued(postmark_
 def test_one_task_per_batch_with_json_arguments_and_no_token(postmark_sandbox, dummy_tasks):
     messages = _messages(1200)
     assert QueuedPostmarkBackend(task_backend="dummy").send_messages(messages) == 1200
-    assert [len(result.kwargs["items"]) for result in dummy_tasks.results] == [500, 500, 200]
+    assert [len(result.kwargs["refs"]) for result in dummy_tasks.results] == [500, 500, 200]
     for result in dummy_tasks.results:
         encoded = json.dumps([result.args, result.kwargs])  # JSON, no EmailMessage
         assert postmark_sandbox.token not in encoded
     first = dummy_tasks.results[0].kwargs
-    assert first["items"][0] == {
-        "payload": {
-            "From": FROM,
-            "To": "to0@example.com",
-            "Subject": "Hi",
-            "TextBody": "Body 0",
-            "MessageStream": "outbound",
-        },
-        "to": ["to0@example.com"],
-        "cc_bcc": [],
-        "ref": 0,
+    body = json.loads(first["body"])  # what Postmark gets
+    assert body[0] == {
+        "From": FROM,
+        "To": "to0@example.com",
+        "Subject": "Hi",
+        "TextBody": "Body 0",
+        "MessageStream": "outbound",
     }
-    assert first["options"] == {} and first["mailer"] is None
+    assert len(body) == 500 and body[499]["To"] == "to499@example.com"
+    assert first["recipients"][:2] == [[["to0@example.com"], []], [["to1@example.com"], []]]
+    assert first["refs"] == list(range(500)) and dummy_tasks.results[1].kwargs["refs"][0] == 500
+    assert first["templated"] is False and first["options"] == {} and first["mailer"] is None
     assert messages[700].postmark_task_ids == (dummy_tasks.results[1].id,)
     assert len(json.dumps(first)) < 200 * 500  # small: the JSON Postmark gets, its recipients, a number
     assert postmark_sandbox.requests == []

@@ -54,8 +54,8 @@ def account(backend: str, task_ids: list[str]) -> tuple[dict[int, list[str]], li
         result = task_result(backend, pending.pop(0))
         results.append(result)
         if str(result.status) != "SUCCESSFUL":
-            for item in result.kwargs["items"]:
-                history[item["ref"]].append(UNFINISHED)
+            for ref in result.kwargs["refs"]:
+                history[ref].append(UNFINISHED)
             continue
         value = result.return_value
         for outcome in value["messages"]:
