@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 
+import django
 import pytest
 from django.core.mail import EmailMessage
 from django.test import override_settings
@@ -236,3 +237,21 @@ def test_a_task_backend_that_cannot_queue_raises_a_queue_error(postmark_sandbox,
     )
     assert quiet.send_messages(_messages(2)) == 0
     assert postmark_sandbox.requests == []
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS is Django 6.1's")
+def test_a_mailers_server_token_reaches_the_worker_through_its_alias(postmark_sandbox):
+    from django.core.mail import send_mail
+
+    from postmark_admin.testing import override_postmark_settings
+
+    options = {
+        "server_token": postmark_sandbox.token,
+        "api_url": postmark_sandbox.url,
+        "task_backend": "default",
+    }
+    mailers = {"default": {"BACKEND": "postmark_admin.backends.QueuedPostmarkBackend", "OPTIONS": options}}
+    with override_postmark_settings(server_token="not-this-one"), override_settings(MAILERS=mailers):
+        assert send_mail("Hi", "Body", FROM, ["to@example.com"]) == 1
+    (request,) = postmark_sandbox.requests
+    assert request.headers["X-Postmark-Server-Token"] == postmark_sandbox.token
