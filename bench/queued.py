@@ -12,6 +12,9 @@ TLS handshake, as in bench/send.py. Three ways to send the same ``--messages`` m
   before the clock) send them. The clock runs from the call until every task has finished, and the
   time the caller waited (mapping and enqueueing) is printed beside it.
 
+Then ``--single`` one-message calls in a row, as web requests make them: the milliseconds the caller
+waits per call (in-process, a Postmark round trip; queued, one enqueue).
+
 Every round checks that the sandbox stored exactly the messages sent. The machine's load average is
 printed with the figures: on a busy machine every figure is slower and noisier, and workers compete
 with the sandbox and this process for the same cores.
@@ -106,6 +109,23 @@ def time_in_process(count: int) -> float:
     return elapsed
 
 
+def time_single(backend_class: type, count: int) -> tuple[float, list]:
+    """Milliseconds the caller waits per one-message ``send_messages()`` call, ``count`` calls in a row.
+
+    A web request sending one email: in-process that is a Postmark round trip; queued, one enqueue.
+    Returns the task results too (none in-process), so the caller can wait for the workers.
+    """
+    batch = messages(count)
+    backend = backend_class()
+    started = time.perf_counter()
+    for message in batch:
+        if backend.send_messages([message]) != 1:
+            raise SystemExit(f"{backend_class.__name__}: a message was not taken")
+    elapsed = time.perf_counter() - started
+    results = [result for message in batch for result in getattr(message, "postmark_task_results", ())]
+    return elapsed / count * 1000, results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,11 +133,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=10.0, help="milliseconds")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--single", type=int, default=50, help="one-message calls timed one after another")
     args = parser.parse_args()
 
     load_before = load()
     sandbox = SandboxProcess(args.latency)
-    rows: dict[str, tuple[str, str]] = {}
+    rows: dict[str, tuple[str, str, str]] = {}
     try:
         os.environ.update(
             {
@@ -139,7 +160,11 @@ def main() -> None:
         for _ in range(args.rounds):
             rates.append(args.messages / time_in_process(args.messages))
             expected += args.messages
-        rows["in-process"] = (summary(rates, "0", True)[1], "-")
+        from postmark_admin.backends import PostmarkBackend, QueuedPostmarkBackend
+
+        singles = [time_single(PostmarkBackend, args.single)[0] for _ in range(args.rounds)]
+        expected += args.rounds * args.single
+        rows["in-process"] = (summary(rates, "0", True)[1], "-", summary(singles, "2", False)[1])
         print("  measured in-process", file=sys.stderr)
 
         for count in (1, 2):
@@ -153,10 +178,20 @@ def main() -> None:
                     rates.append(args.messages / total)
                     waits.append(caller * 1000)
                     expected += args.messages
+                singles = []
+                for _ in range(args.rounds):
+                    per_call, results = time_single(QueuedPostmarkBackend, args.single)
+                    wait_finished(results)
+                    singles.append(per_call)
+                    expected += args.single
             finally:
                 stop_workers(workers)
             label = f"{count} RQ worker" + ("s" if count > 1 else "")
-            rows[label] = (summary(rates, "0", True)[1], summary(waits, "0", False)[1])
+            rows[label] = (
+                summary(rates, "0", True)[1],
+                summary(waits, "0", False)[1],
+                summary(singles, "2", False)[1],
+            )
             print(f"  measured {label}", file=sys.stderr)
         stored = sandbox.stored()
         if stored != expected:
@@ -171,9 +206,12 @@ def main() -> None:
     )
     print(f"Before: {load_before}\nAfter:  {load_after}")
     print(f"Median of {args.rounds} rounds (best; slowest..fastest).")
-    print(f"{'sending':<16}{'msg/s (call to last task finished)':<44}{'ms the caller waited':<30}")
-    for name, (rate_text, wait_text) in rows.items():
-        print(f"{name:<16}{rate_text:<44}{wait_text:<30}")
+    print(
+        f"{'sending':<16}{f'msg/s ({args.messages} in one call)':<36}{'ms the caller waited':<30}"
+        f"{'ms per 1-message call':<30}"
+    )
+    for name, (rate_text, wait_text, single_text) in rows.items():
+        print(f"{name:<16}{rate_text:<36}{wait_text:<30}{single_text:<30}")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ SDIST_REQUIRED = (
     "tests/webhooks/conftest.py",
     "tests/sandbox/conftest.py",
     "tests/sending/conftest.py",
+    "tests/workers/conftest.py",
+    "tests/worker_settings.py",
     "tests/webhooks/payloads",
     "docs/conf.py",
     "docs/index.rst",

@@ -7,6 +7,7 @@ ImmediateBackend) and "dummy" only keeps what was enqueued; tests/workers/ drive
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 
 import django
@@ -17,9 +18,10 @@ from django.test import override_settings
 from postmark_admin.backends import QueuedPostmarkBackend
 from postmark_admin.exceptions import PostmarkConfigurationError, PostmarkInvalidMessage, PostmarkQueueError
 
-tasks = pytest.importorskip(
-    "postmark_admin.sending.queued", reason="needs the Tasks framework ([tasks] extra)"
-)
+if not any(importlib.util.find_spec(name) for name in ("django.tasks", "django_tasks")):
+    pytest.skip("needs the Tasks framework (the [tasks] extra on Django 5.2)", allow_module_level=True)
+
+from postmark_admin.sending import queued as tasks
 
 FROM = "from@example.com"
 pytestmark = pytest.mark.django_db
