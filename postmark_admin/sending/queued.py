@@ -177,14 +177,16 @@ def outcome_of_answer(batch: QueuedBatch, status_code: int, answer: Any, attempt
     elif isinstance(answer, list) and len(answer) == len(batch.recipients):
         results = answer
     else:
-        # The whole batch refused (ErrorCode 410, invalid JSON...) or an answer that cannot be mapped.
+        # The whole batch refused (a 422: ErrorCode 410, invalid JSON...), or a 2xx answer that cannot
+        # be mapped to the messages: Postmark may have accepted them, so that is ambiguous.
         outcome.error_code, message = error_code_and_message(answer)
         outcome.error = _("Postmark refused the whole batch: %(message)s") % {"message": message}
+        kind = OUTCOME_REFUSED if status_code == 422 else OUTCOME_AMBIGUOUS
         for ref, (to, cc_bcc) in zip(batch.refs, batch.recipients, strict=True):
             outcome.outcomes.append(
                 {
                     "ref": ref,
-                    "outcome": OUTCOME_REFUSED if status_code == 422 else OUTCOME_FAILED,
+                    "outcome": kind,
                     "error_code": outcome.error_code,
                     "error": message,
                     "recipients": _recipients(to, cc_bcc, "failed"),
@@ -195,10 +197,16 @@ def outcome_of_answer(batch: QueuedBatch, status_code: int, answer: Any, attempt
         statuses, accepted, _refused = parse_result(result, to, cc_bcc)
         error_code, message = error_code_and_message(result)
         message_id = result.get("MessageID") if isinstance(result, Mapping) else None
+        if accepted:
+            kind = OUTCOME_SENT
+        elif error_code is not None or status_code == 422:
+            kind = OUTCOME_REFUSED  # a result with Postmark's ErrorCode (every recipient refused), or a 422
+        else:
+            kind = OUTCOME_AMBIGUOUS  # an answer that says nothing about this message
         outcome.outcomes.append(
             {
                 "ref": ref,
-                "outcome": OUTCOME_SENT if accepted else OUTCOME_REFUSED,
+                "outcome": kind,
                 "message_id": str(message_id) if message_id else None,
                 "error_code": error_code,
                 "error": None if accepted else message,

@@ -257,3 +257,18 @@ def test_a_mailers_server_token_reaches_the_worker_through_its_alias(postmark_sa
         assert send_mail("Hi", "Body", FROM, ["to@example.com"]) == 1
     (request,) = postmark_sandbox.requests
     assert request.headers["X-Postmark-Server-Token"] == postmark_sandbox.token
+
+
+def test_an_answer_that_says_nothing_about_the_messages_is_ambiguous():
+    batch = tasks.QueuedBatch.from_task(
+        "[]", [[["a@example.com"], []], [["b@example.com"], []]], [0, 1], False
+    )
+    outcome = tasks.outcome_of_answer(batch, 200, [{"ErrorCode": 0, "MessageID": "x"}], attempt=1)
+    assert [item["outcome"] for item in outcome.outcomes] == ["ambiguous", "ambiguous"]
+    single = tasks.QueuedBatch.from_task("{}", [[["a@example.com"], []]], [0], False)
+    assert tasks.outcome_of_answer(single, 200, None, attempt=1).outcomes[0]["outcome"] == "ambiguous"
+    refused = tasks.outcome_of_answer(single, 422, {"ErrorCode": 300, "Message": "Invalid"}, attempt=1)
+    assert refused.outcomes[0]["outcome"] == "refused" and refused.outcomes[0]["error_code"] == 300
+    whole = tasks.outcome_of_answer(batch, 422, {"ErrorCode": 410, "Message": "Too many"}, attempt=1)
+    assert [item["outcome"] for item in whole.outcomes] == ["refused", "refused"]
+    assert whole.error_code == 410
