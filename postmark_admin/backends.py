@@ -13,6 +13,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.translation import gettext as _
 
 from .config.effective import EffectiveConfig, effective_config
 from .sending.pipeline import send_messages
@@ -92,4 +93,69 @@ class PostmarkBackend(BaseEmailBackend):
             raise
         return send_messages(
             messages, config, fail_silently=self.fail_silently, connection=self, bulk=self.bulk
+        )
+
+
+class QueuedPostmarkOptions(PostmarkOptions, total=False):
+    """:class:`PostmarkOptions` and where the tasks go (``POSTMARK_TASK_BACKEND`` / ``POSTMARK_TASK_QUEUE``)."""
+
+    task_backend: str | None
+    queue_name: str | None
+
+
+class QueuedPostmarkBackend(PostmarkBackend):
+    """Map and check messages here, then send them from a task worker (Django's Tasks framework).
+
+    ``send_messages()`` raises for an invalid message before anything is queued, then enqueues one
+    :func:`~postmark_admin.sending.queued.send_prepared` task per Postmark batch (at most 500
+    messages) on ``task_backend`` (an alias in ``TASKS``) and ``queue_name``; it returns how many
+    messages were queued, and each gets ``postmark_task_ids``. The worker sends with its own
+    configuration: a ``server_token`` option works only from Django 6.1's ``MAILERS``, which the
+    worker reads too, since secrets never go into the queue. See docs/queued.rst.
+    """
+
+    def __init__(self, fail_silently: bool = False, **options: Unpack[QueuedPostmarkOptions]) -> None:
+        given: dict[str, Any] = dict(options)
+        self.task_backend: str | None = given.pop("task_backend", None)
+        self.queue_name: str | None = given.pop("queue_name", None)
+        super().__init__(fail_silently=fail_silently, **given)
+
+    def __repr__(self) -> str:
+        return "Queued" + super().__repr__()
+
+    def send_messages(self, email_messages: Iterable[EmailMessage]) -> int:
+        """Queue the messages (mapped and checked now); returns how many were queued."""
+        from .config.app_settings import app_settings
+        from .exceptions import PostmarkConfigurationError
+        from .sending.enqueue import enqueue_messages
+        from .sending.queued import QUEUEABLE_OPTIONS
+
+        messages = list(email_messages or ())
+        if not messages:
+            return 0
+        # Django 6.1 gives a MAILERS backend its alias: the worker reads that mailer's OPTIONS itself.
+        mailer = getattr(self, "alias", None)
+        try:
+            if "server_token" in self.arguments and mailer is None:
+                raise PostmarkConfigurationError(
+                    _(
+                        "QueuedPostmarkBackend cannot take a server token as an argument: secrets never go "
+                        "into the task queue. Configure it where the workers read it (the admin, "
+                        "settings.py, the environment or Django 6.1's MAILERS OPTIONS)."
+                    )
+                )
+            config = self.config()
+        except Exception:
+            if self.fail_silently:
+                return 0
+            raise
+        return enqueue_messages(
+            messages,
+            config,
+            task_backend=self.task_backend or app_settings.TASK_BACKEND,
+            queue_name=self.queue_name or app_settings.TASK_QUEUE,
+            mailer=mailer,
+            options={name: self.arguments[name] for name in QUEUEABLE_OPTIONS if name in self.arguments},
+            fail_silently=self.fail_silently,
+            connection=self,
         )

@@ -179,3 +179,16 @@ class PostmarkSuppressionRefused(PostmarkAPIError):
         else:
             description = _("Postmark refused to suppress %(address)s.") % {"address": address}
         super().__init__(description, **kwargs)
+
+
+class PostmarkQueueError(PostmarkError):
+    """Queued sending (:class:`~postmark_admin.backends.QueuedPostmarkBackend`) could not queue messages.
+
+    Nothing of the messages not queued was sent. ``queued`` is how many of the call's messages were
+    queued before the task backend refused (they will be sent by a worker); ``task_ids`` are their tasks.
+    """
+
+    def __init__(self, description: str, *, queued: int = 0, task_ids: tuple[str, ...] = ()) -> None:
+        self.queued = queued
+        self.task_ids = task_ids
+        super().__init__(description)

@@ -5,12 +5,14 @@
     python3 scripts/bench.py webhooks              # the tracking view, then a gunicorn load run (PostgreSQL)
     python3 scripts/bench.py admin --only sqlite   # the events changelist at 1,000 and 1,000,000 rows
     python3 scripts/bench.py config                # one effective-configuration read (Redis if it runs)
+    python3 scripts/bench.py queued                # 1 and 2 RQ workers beside in-process sending (Redis)
     python3 scripts/bench.py send --messages 200   # anything after the name goes to bench/<name>.py
     python3 scripts/bench.py send --help           # each benchmark's options
 
-The virtualenv is .venv/bench-pyX.Y, with the dev and bench extras (django-anymail, postmarker).
+The virtualenv is .venv/bench-pyX.Y, with the dev, bench and rq extras (django-anymail, postmarker,
+django-tasks-rq).
 Each benchmark starts its own sandbox, servers and databases. PostgreSQL (webhooks, admin) is expected
-on 127.0.0.1:5432 as user postgres; Redis (config) on 127.0.0.1:6379. When one is not running and this
+on 127.0.0.1:5432 as user postgres; Redis (config, queued) on 127.0.0.1:6379. When one is not running and this
 machine has it installed (Debian's postgresql or redis-server; PostgreSQL needs root), it is started
 for the run and stopped after it. Without PostgreSQL, ``admin --only sqlite`` still runs.
 """
@@ -37,6 +39,7 @@ BENCHMARKS = {
     "webhooks": "bench/webhooks.py",
     "admin": "bench/admin_events.py",
     "config": "bench/config.py",
+    "queued": "bench/queued.py",
 }
 
 
@@ -134,12 +137,12 @@ def main() -> int:
     version = f"py{sys.version_info.major}.{sys.version_info.minor}"
     name = "-".join(filter(None, ["bench", version, options.django and f"django{options.django}"]))
     django = [DJANGO_SERIES[options.django]] if options.django else []
-    python = ensure_venv(name, ["-e.[dev,bench]", *django])
+    python = ensure_venv(name, ["-e.[dev,bench,rq]", *django])
     with ExitStack() as services:
         if "--help" not in options.args and "-h" not in options.args:
             if needs_postgres(options.name, options.args):
                 services.enter_context(postgres())
-            if options.name == "config":
+            if options.name in ("config", "queued"):
                 services.enter_context(redis())
         say(f"running {BENCHMARKS[options.name]} {' '.join(options.args)}".rstrip())
         return run(python, str(ROOT / BENCHMARKS[options.name]), *options.args)

@@ -11,7 +11,7 @@
    (conftest.py files, settings, payloads), the docs, the example site and the changelog.
 3. A clean virtualenv (.venv/dist-pyX.Y[-djangoS], made anew each run) gets the wheel alone, with its
    declared dependencies only: ``pip check`` passes and, outside any checkout, every module of the package
-   imports and ``migrate`` and ``check`` run. Then the wheel's ``dev`` and ``wagtail`` extras (the test tools).
+   imports and ``migrate`` and ``check`` run. Then the wheel's ``dev``, ``rq``, ``db`` and ``wagtail`` extras (the test tools).
 4. The suite runs from the unpacked sdist, whose own copy of the package is removed first, so that every
    test, and every process a test starts, imports the installed wheel (a test run checks which it got).
 
@@ -56,6 +56,8 @@ SDIST_REQUIRED = (
     "tests/webhooks/conftest.py",
     "tests/sandbox/conftest.py",
     "tests/sending/conftest.py",
+    "tests/workers/conftest.py",
+    "tests/worker_settings.py",
     "tests/webhooks/payloads",
     "docs/conf.py",
     "docs/index.rst",
@@ -64,7 +66,7 @@ SDIST_REQUIRED = (
 )
 #: The smoke test of the bare install: run outside any checkout, with the wheel's dependencies only.
 SMOKE = """
-import importlib, pkgutil, sys
+import importlib, importlib.util, pkgutil, sys
 import django
 from django.conf import settings
 settings.configure(
@@ -84,6 +86,8 @@ settings.configure(
 django.setup()
 import postmark_admin
 skipped = ("postmark_admin.wagtail", "postmark_admin.wagtail_hooks", "postmark_admin.sandbox.pytest_plugin")
+if not any(importlib.util.find_spec(name) for name in ("django.tasks", "django_tasks")):
+    skipped += ("postmark_admin.sending.queued",)  # queued sending needs the Tasks framework ([tasks] extra)
 for module in pkgutil.walk_packages(postmark_admin.__path__, "postmark_admin."):
     if not module.name.startswith(skipped):
         importlib.import_module(module.name)
@@ -212,8 +216,8 @@ def main() -> int:
         imported = call(python, "-c", SMOKE, cwd=outside, env=user_env()).strip().splitlines()[-1]
         say(f"bare install: every module imports, migrate and check run ({imported})")
 
-        say("installing the wheel's test tools (its dev and wagtail extras)")
-        call(*pip, f"{wheel}[dev,wagtail]", *django, cwd=temp_dir, env=user_env())
+        say("installing the wheel's test tools (its dev, rq, db and wagtail extras)")
+        call(*pip, f"{wheel}[dev,rq,db,wagtail]", *django, cwd=temp_dir, env=user_env())
 
         with tarfile.open(sdist) as archive:
             archive.extractall(temp_dir / "sdist", filter="data")

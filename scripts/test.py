@@ -66,7 +66,8 @@ def main() -> int:
 
     version = f"py{sys.version_info.major}.{sys.version_info.minor}"
     django = DJANGO_SERIES.get(options.django or "", "")
-    extras = "dev" if options.no_wagtail else "dev,wagtail"
+    # rq and db: the task workers of queued sending (tests/workers/), on every job.
+    extras = "dev,rq,db" if options.no_wagtail else "dev,rq,db,wagtail"
     name = "-".join(
         filter(
             None,

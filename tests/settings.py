@@ -6,6 +6,7 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import django
 import environ
@@ -95,3 +96,27 @@ if importlib.util.find_spec("wagtail") is not None:
     ROOT_URLCONF = "tests.urls_wagtail"
     WAGTAIL_SITE_NAME = "django-postmark-admin tests"
     WAGTAILADMIN_BASE_URL = "http://testserver"
+
+# Queued sending (issue 15): Django's Tasks framework (django.tasks on Django 6, the django-tasks
+# backport on 5.2) and the worker backends of the [tasks] extra, when installed. "default" runs
+# tasks in the calling process; "rq" and "db" are drained by real worker processes in
+# tests/workers/. The RQ queue's name is this run's own (the workers inherit it), so runs sharing a
+# Redis never take each other's jobs.
+_TASKS_PACKAGE = next(
+    (name for name in ("django.tasks", "django_tasks") if importlib.util.find_spec(name) is not None), None
+)
+TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/0")
+TEST_TASK_QUEUE = os.environ.setdefault("POSTMARK_TEST_TASK_QUEUE", f"postmark-test-{os.getpid()}")
+if _TASKS_PACKAGE is not None:
+    TASKS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}
+    }
+    if importlib.util.find_spec("django_tasks_rq") is not None:
+        INSTALLED_APPS += ["django_rq"]
+        # django-tasks-rq reads results through the "default" queue's connection.
+        RQ_QUEUES = {name: {"URL": TEST_REDIS_URL} for name in ("default", TEST_TASK_QUEUE)}
+        RQ_QUEUES["postmark-test-unreachable"] = {"URL": "redis://127.0.0.1:9/0"}  # nothing listens on port 9
+        TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [TEST_TASK_QUEUE]}
+    if importlib.util.find_spec("django_tasks_db") is not None:
+        INSTALLED_APPS += ["django_tasks_db"]
+        TASKS["db"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [TEST_TASK_QUEUE]}

@@ -129,5 +129,20 @@ class AppSettings:
                 merged.update(value)
         return {name: merged[name] for name in SEND_DEFAULT_NAMES if merged.get(name) is not None}
 
+    @property
+    def TASK_BACKEND(self) -> str:
+        """Alias in ``TASKS`` that QueuedPostmarkBackend enqueues on unless given one (``POSTMARK_TASK_BACKEND``)."""
+        return str(getattr(settings, "POSTMARK_TASK_BACKEND", "default"))
+
+    @property
+    def TASK_QUEUE(self) -> str:
+        """Queue name QueuedPostmarkBackend enqueues on unless given one (``POSTMARK_TASK_QUEUE``)."""
+        return str(getattr(settings, "POSTMARK_TASK_QUEUE", "default"))
+
+    @property
+    def TASK_MAX_ATTEMPTS(self) -> int:
+        """Attempts of one queued batch that certainly sent nothing, first included (``POSTMARK_TASK_MAX_ATTEMPTS``)."""
+        return max(int(getattr(settings, "POSTMARK_TASK_MAX_ATTEMPTS", 5)), 1)
+
 
 app_settings = AppSettings()

@@ -27,6 +27,11 @@ _PATHS = {
 }
 
 
+def endpoint_path(*, is_batch: bool, templated: bool) -> str:
+    """The endpoint of a call with one message object or several, plain or templated."""
+    return _PATHS[(is_batch, templated)]
+
+
 @dataclass(frozen=True)
 class Entry:
     """One message object of a chunk: which Django message (by index) it came from."""
@@ -50,7 +55,7 @@ class Chunk:
 
     @property
     def path(self) -> str:
-        return _PATHS[(self.is_batch, self.templated)]
+        return endpoint_path(is_batch=self.is_batch, templated=self.templated)
 
     def body(self) -> bytes:
         """The request body, joined from the already serialized items (no second encoding)."""
