@@ -188,8 +188,11 @@ def test_django_uses_the_catalogs():
 
     with translation.override("de"):
         assert str(WebhookEvent._meta.verbose_name_plural) == "Webhook-Ereignisse"
-        assert translation.ngettext("%(count)d user has no email address.", "", 2) == (
-            "%(count)d Benutzer haben keine E-Mail-Adresse."
+        singular = "%(count)d user has no email address, so no test email was sent to them: add one on their user page."
+        plural = "%(count)d users have no email address, so no test email was sent to them: add one on their user pages."
+        assert translation.ngettext(singular, plural, 2) == (
+            "%(count)d Benutzer haben keine E-Mail-Adresse, daher wurde ihnen keine Test-E-Mail gesendet: "
+            "Fügen Sie auf ihren Benutzerseiten eine hinzu."
         )
     with translation.override("fr"):
         assert translation.gettext("Effective configuration") == "Configuration effective"
