@@ -288,6 +288,88 @@ def child_micro(database_url: str, events: int, rounds: int) -> None:
     print(json.dumps(results))
 
 
+# -- part 1b: instructions per event (callgrind), which the machine's load does not change ------------------
+
+_ICOUNT_WARM = 100
+
+
+def child_icount(database_url: str, mode: str, count: int) -> None:
+    """The same warm-up in every mode, then ``count`` requests of one view (or bare INSERTs), each one
+    called by ``itertools.starmap``: callgrind counts only inside its ``starmap_next`` (see
+    :func:`instructions`), which nothing in a request calls."""
+    import itertools
+
+    configure(database_url)
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    handler = get_wsgi_application()
+    statuses: list[str] = []
+
+    def request(path: str, index: int) -> None:
+        for _ in handler(_environ(path, delivery(index)), lambda status, headers: statuses.append(status)):
+            pass
+
+    def insert(index: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_floor DEFAULT VALUES")
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY)")
+    for index in range(_ICOUNT_WARM):
+        request("/postmark/tracking/", 10**7 + index)
+        request("/anymail/postmark/tracking/", 10**7 + index)
+        insert(index)
+    paths = {"ours": "/postmark/tracking/", "anymail": "/anymail/postmark/tracking/"}
+    if mode == "floor":
+        calls = [(insert, index) for index in range(count)]
+    else:
+        calls = [(request, paths[mode], 10**8 + index) for index in range(count)]
+    for _ in itertools.starmap(lambda step, *arguments: step(*arguments), calls):
+        pass
+    if any(not status.startswith("200") for status in statuses):
+        raise SystemExit(f"non-200 answers: {sorted(set(statuses))}")
+
+
+def instructions(events: int) -> dict[str, float] | str:
+    """Instructions per event of this process (not PostgreSQL's), from callgrind, collected only while
+    the measured requests run (``--toggle-collect=starmap_next``). A reason string when valgrind is missing."""
+    import re
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return "valgrind is not installed (Debian: apt-get install valgrind)"
+    name = f"postmark_admin_bench_icount_{os.getpid()}"
+    url = create_db(name)
+    counts = {}
+    try:
+        _child("migrate", url)
+        for mode in ("ours", "anymail", "floor"):
+            result = subprocess.run(
+                [
+                    valgrind,
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    "--collect-atstart=no",
+                    "--toggle-collect=starmap_next",
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    *("--child", "icount", url, mode, str(events)),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
+            match = re.search(r"Collected : (\d+)", result.stderr)
+            if result.returncode or match is None:
+                raise SystemExit(f"callgrind run {mode} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+            counts[mode] = int(match.group(1)) / events
+    finally:
+        drop_db(name)
+    return counts
+
+
 # -- PostgreSQL databases ------------------------------------------------------------------------------
 
 
@@ -569,6 +651,8 @@ def report_micro(args: argparse.Namespace) -> None:
     )
     figures = {}
     for label, database, variant in variants:
+        if label not in args.databases:
+            continue
         figures[label] = result = micro(database, args.events, args.rounds, variant)
         for name, key in (
             ("postmark_admin tracking (stores)", "ours"),
@@ -617,8 +701,11 @@ def report_micro(args: argparse.Namespace) -> None:
     )
     print(" any database round trip on this machine); neither stores anything.")
     print()
-    print("EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):")
-    print(figures["postgresql"]["explain"])
+    if "postgresql" in figures:
+        print(
+            "EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):"
+        )
+        print(figures["postgresql"]["explain"])
 
 
 def main() -> None:
@@ -630,7 +717,21 @@ def main() -> None:
     parser.add_argument("--load-events", type=int, default=10_000)
     parser.add_argument("--client-threads", type=int, default=16)
     parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument("--skip-micro", action="store_true", help="only the load runs")
+    parser.add_argument("--skip-micro", action="store_true", help="no per-event timings")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        default=["sqlite", "postgresql", "pg-prepared", "pg-nosync"],
+        choices=["sqlite", "postgresql", "pg-prepared", "pg-nosync"],
+        help="the per-event timings' databases",
+    )
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count instructions per event (valgrind)",
+    )
     parser.add_argument(
         "--worker-class",
         nargs="+",
@@ -654,6 +755,8 @@ def main() -> None:
         kind, *rest = args.child
         if kind == "micro":
             child_micro(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "icount":
+            child_icount(rest[0], rest[1], int(rest[2]))
         elif kind == "migrate":
             configure(rest[0])
             from django.core.management import call_command
@@ -667,6 +770,22 @@ def main() -> None:
     print(f"postmark_admin from {os.environ.get('BENCH_CODE') or ROOT}")
     if not args.skip_micro:
         report_micro(args)
+    if args.instructions:
+        print()
+        print(
+            f"Instructions per event in the benchmark's process (callgrind; PostgreSQL's own work excluded),"
+            f" {args.instructions} events after the same warm-up, on PostgreSQL; unlike the times above, the"
+            f" load of the machine does not change them."
+        )
+        counts = instructions(args.instructions)
+        if isinstance(counts, str):
+            print(f"skipped: {counts}")
+        else:
+            print(f"postmark_admin tracking (stores)         {counts['ours'] / 1e3:8.0f} k")
+            print(f"anymail Postmark tracking (stores none)  {counts['anymail'] / 1e3:8.0f} k")
+            print(f"bare one-column INSERT + commit          {counts['floor'] / 1e3:8.0f} k")
+            floor = counts["anymail"] + counts["floor"]
+            print(f"ours / (anymail + bare INSERT)           {counts['ours'] / floor:8.2f}x")
     if args.skip_load:
         return
     print()
