@@ -6,23 +6,33 @@ Run: ``python3 scripts/bench.py webhooks [options]`` (from the repository root).
    our tracking view (which authenticates, normalizes and stores each event) on SQLite and
    on PostgreSQL, beside django-anymail's Postmark tracking view (which authenticates,
    normalizes and stores nothing). Each figure is the best of several rounds.
-2. Load run: gunicorn (2 workers, gthread) on PostgreSQL, 20,000 Delivery webhooks of which
-   half are repeats, posted over loopback by a bounded pool of client threads with
-   ``requests`` sessions; checks that there is no error and exactly 10,000 events stored.
+2. Load runs: gunicorn (2 workers; gthread with 4 threads each, or ``--worker-class gthread sync``) on
+   PostgreSQL, each on a fresh database, with two clients. ``python``: 20,000 Delivery webhooks of which
+   half are repeats, posted over loopback by 16 client threads with ``requests`` sessions; checks that
+   there is no error and exactly 10,000 events stored. ``wrk`` (C, Debian's package; skipped with the
+   reason when it is missing): 15 s, 16 connections, every body posted twice in a row (the repeat
+   usually at the same moment on another connection); checks that there is no error and that the events
+   stored are half the requests, give or take those in flight when wrk stops. The client's own CPU
+   shares the machine with the server: wrk spends far less of it than the Python client.
 
 PostgreSQL: 127.0.0.1:5432, user postgres, trust auth (``BENCH_PG`` overrides the URL). The
 script creates and drops its own databases (named after its process id, so that two runs at once
 do not drop each other's). Options: ``--events N`` (per round, part 1),
-``--load-events N`` (distinct events, part 2), ``--skip-load``.
+``--load-events N`` (distinct events, python client), ``--skip-load``, ``--skip-micro``,
+``--worker-class``, ``--workers``, ``--threads``, ``--client python wrk``, ``--wrk-seconds``,
+``--wrk-connections``, ``--code PATH`` (benchmark another checkout's postmark_admin with this harness,
+for before/after figures in one run: ``git worktree add /tmp/before <commit>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +60,8 @@ def configure(database_url: str) -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(ROOT))
+    if os.environ.get("BENCH_CODE"):
+        sys.path.insert(0, os.environ["BENCH_CODE"])  # --code: another checkout's postmark_admin
     database = {**environ.Env.db_url_config(database_url), "CONN_MAX_AGE": None}
     if os.environ.get("BENCH_SYNC_OFF"):
         # Bench only: shows what the durable commit (WAL flush) costs. Never do this in production:
@@ -275,6 +288,88 @@ def child_micro(database_url: str, events: int, rounds: int) -> None:
     print(json.dumps(results))
 
 
+# -- part 1b: instructions per event (callgrind), which the machine's load does not change ------------------
+
+_ICOUNT_WARM = 100
+
+
+def child_icount(database_url: str, mode: str, count: int) -> None:
+    """The same warm-up in every mode, then ``count`` requests of one view (or bare INSERTs), each one
+    called by ``itertools.starmap``: callgrind counts only inside its ``starmap_next`` (see
+    :func:`instructions`), which nothing in a request calls."""
+    import itertools
+
+    configure(database_url)
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    handler = get_wsgi_application()
+    statuses: list[str] = []
+
+    def request(path: str, index: int) -> None:
+        for _ in handler(_environ(path, delivery(index)), lambda status, headers: statuses.append(status)):
+            pass
+
+    def insert(index: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_floor DEFAULT VALUES")
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY)")
+    for index in range(_ICOUNT_WARM):
+        request("/postmark/tracking/", 10**7 + index)
+        request("/anymail/postmark/tracking/", 10**7 + index)
+        insert(index)
+    paths = {"ours": "/postmark/tracking/", "anymail": "/anymail/postmark/tracking/"}
+    if mode == "floor":
+        calls = [(insert, index) for index in range(count)]
+    else:
+        calls = [(request, paths[mode], 10**8 + index) for index in range(count)]
+    for _ in itertools.starmap(lambda step, *arguments: step(*arguments), calls):
+        pass
+    if any(not status.startswith("200") for status in statuses):
+        raise SystemExit(f"non-200 answers: {sorted(set(statuses))}")
+
+
+def instructions(events: int) -> dict[str, float] | str:
+    """Instructions per event of this process (not PostgreSQL's), from callgrind, collected only while
+    the measured requests run (``--toggle-collect=starmap_next``). A reason string when valgrind is missing."""
+    import re
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return "valgrind is not installed (Debian: apt-get install valgrind)"
+    name = f"postmark_admin_bench_icount_{os.getpid()}"
+    url = create_db(name)
+    counts = {}
+    try:
+        _child("migrate", url)
+        for mode in ("ours", "anymail", "floor"):
+            result = subprocess.run(
+                [
+                    valgrind,
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    "--collect-atstart=no",
+                    "--toggle-collect=starmap_next",
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    *("--child", "icount", url, mode, str(events)),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
+            match = re.search(r"Collected : (\d+)", result.stderr)
+            if result.returncode or match is None:
+                raise SystemExit(f"callgrind run {mode} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+            counts[mode] = int(match.group(1)) / events
+    finally:
+        drop_db(name)
+    return counts
+
+
 # -- PostgreSQL databases ------------------------------------------------------------------------------
 
 
@@ -323,7 +418,7 @@ def micro(database: str, events: int, rounds: int, variant: str = "") -> dict[st
         drop_db(name)
 
 
-# -- part 2: gunicorn load run --------------------------------------------------------------------------
+# -- part 2: gunicorn load runs ------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -332,117 +427,215 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def load_run(distinct: int, client_threads: int) -> dict[str, Any]:
-    import psycopg
+@contextlib.contextmanager
+def gunicorn(url: str, worker_class: str, workers: int, threads: int) -> Iterator[str]:
+    """gunicorn serving the bench's URLconf on ``url``'s database; yields the tracking URL."""
     import requests
+
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("--chdir", str(ROOT / "bench"), "--workers", str(workers), "--worker-class", worker_class),
+        *(("--threads", str(threads)) if worker_class == "gthread" else ()),
+        *("--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"),
+        "webhooks:wsgi_app()",
+    ]
+    server = subprocess.Popen(command, env={**os.environ, "BENCH_DATABASE_URL": url}, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}/postmark/tracking/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.head(base, timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or the first request still loading
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def python_client(base: str, distinct: int, client_threads: int) -> dict[str, Any]:
+    """``requests`` sessions on a bounded pool of threads: every delivery twice, shuffled."""
+    import requests
+
+    bodies = [delivery(i) for i in range(distinct)]
+    order = list(range(distinct)) * 2
+    random.Random(4).shuffle(order)  # repeats arrive at random times, some at once
+    lock = threading.Lock()
+    position = 0
+    errors: list[str] = []
+
+    def worker() -> None:
+        nonlocal position
+        with requests.Session() as session:
+            session.headers.update({"Authorization": AUTH, "Content-Type": "application/json"})
+            while True:
+                with lock:
+                    if position >= len(order):
+                        return
+                    index = order[position]
+                    position += 1
+                try:
+                    response = session.post(base, data=bodies[index], timeout=30)
+                    if response.status_code != 200:
+                        errors.append(f"HTTP {response.status_code}")
+                except requests.RequestException as error:
+                    errors.append(type(error).__name__)
+
+    threads = [threading.Thread(target=worker) for _ in range(client_threads)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "requests": len(order),
+        "distinct": (distinct, distinct),
+        "errors": len(errors),
+        "error_sample": errors[:3],
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# The delivery() body with its index left for Lua's string.format (a body of the same size and shape).
+_WRK_SCRIPT = r"""
+local template = [==[%(template)s]==]
+local threads, next_id = {}, 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  counter, errors = 0, 0
+  wrk.method = "POST"
+  wrk.headers["Authorization"] = "%(auth)s"
+  wrk.headers["Content-Type"] = "application/json"
+end
+function request()
+  -- Each body twice in a row: the repeat usually goes out on another connection at the same moment.
+  local index = id * 100000000 + math.floor(counter / 2)
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, string.format(template, index, index, index))
+end
+function response(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+end
+function done(summary, latency, requests)
+  local errors = 0
+  for _, thread in ipairs(threads) do errors = errors + thread:get("errors") end
+  io.write(string.format("WRK_RESULT %%d %%d %%d %%d %%d %%.6f %%d\n", summary.requests, errors,
+    summary.errors.connect, summary.errors.read + summary.errors.write, summary.errors.timeout,
+    summary.duration / 1e6, latency:percentile(99)))
+end
+"""
+
+
+def wrk_template() -> str:
+    body = json.loads(delivery(0))
+    body.update(MessageID="%08d-6105-42a2-a16a-77a8eac79483", Recipient="user%d@example.com")
+    body["Metadata"] = {"customer": "%d"}
+    return json.dumps(body)
+
+
+def wrk_client(base: str, seconds: int, connections: int, threads: int) -> dict[str, Any] | str:
+    """wrk (C, from Debian's packages) posting Delivery bodies, each twice; a reason string when absent."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return "wrk is not installed (Debian: apt-get install wrk; scripts/bench.py installs it as root)"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT % {"template": wrk_template(), "auth": AUTH})
+    try:
+        result = subprocess.run(
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "30s",
+                "-s",
+                script.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.unlink(script.name)
+    line = next((line for line in result.stdout.splitlines() if line.startswith("WRK_RESULT")), None)
+    if result.returncode or line is None:
+        raise SystemExit(f"wrk failed:\n{result.stdout}\n{result.stderr}")
+    requests_, status_errors, connect, socket_errors, timeouts, elapsed, p99 = line.split()[1:]
+    count = int(requests_)
+    return {
+        "requests": count,
+        # Requests in flight when wrk stops may or may not have been stored: the bounds of the count.
+        "distinct": (count // 2 - connections, count // 2 + connections + threads),
+        "errors": int(status_errors) + int(timeouts),
+        "error_sample": [f"{int(status_errors)} non-200, {int(timeouts)} timeouts"]
+        if int(status_errors)
+        else [],
+        "socket_errors": f"connect {connect}, read/write {socket_errors}",
+        "seconds": float(elapsed),
+        "p99_ms": int(p99) / 1000,
+    }
+
+
+def load_run(client: str, worker_class: str, args: argparse.Namespace) -> dict[str, Any] | str:
+    """One load run on a fresh database: the client's figures, and the number of events stored."""
+    import psycopg
 
     name = f"postmark_admin_bench_load_{os.getpid()}"
     url = create_db(name)
-    env = {**os.environ, "BENCH_DATABASE_URL": url}
-    _child("migrate", url, env=env)
-    port = _free_port()
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "--chdir",
-            str(ROOT / "bench"),
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "webhooks:wsgi_app()",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}/postmark/tracking/"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.head(base, timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or gunicorn.poll() is not None:
-                raise SystemExit("gunicorn did not start")
-            time.sleep(0.2)
-        bodies = [delivery(i) for i in range(distinct)]
-        order = list(range(distinct)) * 2
-        random.Random(4).shuffle(order)  # repeats arrive at random times, some at once
-        lock = threading.Lock()
-        position = 0
-        errors: list[str] = []
-
-        def worker() -> None:
-            nonlocal position
-            with requests.Session() as session:
-                session.headers.update({"Authorization": AUTH, "Content-Type": "application/json"})
-                while True:
-                    with lock:
-                        if position >= len(order):
-                            return
-                        index = order[position]
-                        position += 1
-                    try:
-                        response = session.post(base, data=bodies[index], timeout=30)
-                        if response.status_code != 200:
-                            errors.append(f"HTTP {response.status_code}")
-                    except requests.RequestException as error:
-                        errors.append(type(error).__name__)
-
-        threads = [threading.Thread(target=worker) for _ in range(client_threads)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        _child("migrate", url)
+        with gunicorn(url, worker_class, args.workers, args.threads) as base:
+            if client == "wrk":
+                result = wrk_client(base, args.wrk_seconds, args.wrk_connections, args.wrk_threads)
+            else:
+                result = python_client(base, args.load_events, args.client_threads)
+        if isinstance(result, str):
+            return result
         with psycopg.connect(url) as conn:
-            stored = conn.execute("SELECT count(*) FROM postmark_admin_webhookevent").fetchone()[0]
-        return {
-            "requests": len(order),
-            "distinct": distinct,
-            "errors": len(errors),
-            "error_sample": errors[:3],
-            "stored": stored,
-            "seconds": elapsed,
-            "client_threads": client_threads,
-        }
+            result["stored"] = conn.execute("SELECT count(*) FROM postmark_admin_webhookevent").fetchone()[0]
+        return result
     finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
         drop_db(name)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def report_load(client: str, worker_class: str, args: argparse.Namespace) -> bool:
+    """Run and print one load run; False when it failed (an error, or a stored count out of bounds)."""
+    shape = f"{args.workers} x {worker_class}" + (
+        f" ({args.threads} threads)" if worker_class == "gthread" else ""
     )
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--load-events", type=int, default=10_000)
-    parser.add_argument("--client-threads", type=int, default=16)
-    parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        kind, *rest = args.child
-        if kind == "micro":
-            child_micro(rest[0], int(rest[1]), int(rest[2]))
-        elif kind == "migrate":
-            configure(rest[0])
-            from django.core.management import call_command
+    label = f"{client:<7}{shape:<26}"
+    result = load_run(client, worker_class, args)
+    if isinstance(result, str):
+        print(f"{label}skipped: {result}")
+        return True
+    low, high = result["distinct"]
+    expected = str(low) if low == high else f"{max(low, 0)}..{high}"
+    extra = (
+        f"  p99 {result['p99_ms']:.1f} ms  sockets: {result['socket_errors']}" if "p99_ms" in result else ""
+    )
+    print(
+        f"{label}{result['requests']:>8}{result['errors']:>7}{result['stored']:>8} (expected {expected})"
+        f"{result['seconds']:>7.1f} s{result['requests'] / result['seconds']:>8.0f} req/s"
+        f"{result['stored'] / result['seconds']:>7.0f} stored/s{extra}"
+        + (f"  {result['error_sample']}" if result["error_sample"] else "")
+    )
+    return not result["errors"] and low <= result["stored"] <= high
 
-            call_command("migrate", verbosity=0)
-        return
 
+def report_micro(args: argparse.Namespace) -> None:
+    """Part 1: print the per-event figures of both views on each database variant."""
     print(
         f"Per-event cost: {args.events} distinct Delivery webhooks per round and view, the same WSGI handler,"
         f" middleware and requests for both views, {args.rounds} rounds after a warm-up round."
@@ -458,6 +651,8 @@ def main() -> None:
     )
     figures = {}
     for label, database, variant in variants:
+        if label not in args.databases:
+            continue
         figures[label] = result = micro(database, args.events, args.rounds, variant)
         for name, key in (
             ("postmark_admin tracking (stores)", "ours"),
@@ -506,24 +701,108 @@ def main() -> None:
     )
     print(" any database round trip on this machine); neither stores anything.")
     print()
-    print("EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):")
-    print(figures["postgresql"]["explain"])
+    if "postgresql" in figures:
+        print(
+            "EXPLAIN (ANALYZE, BUFFERS, WAL) of the view's INSERT (PostgreSQL, one new Delivery, rolled back):"
+        )
+        print(figures["postgresql"]["explain"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--load-events", type=int, default=10_000)
+    parser.add_argument("--client-threads", type=int, default=16)
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-micro", action="store_true", help="no per-event timings")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        default=["sqlite", "postgresql", "pg-prepared", "pg-nosync"],
+        choices=["sqlite", "postgresql", "pg-prepared", "pg-nosync"],
+        help="the per-event timings' databases",
+    )
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count instructions per event (valgrind)",
+    )
+    parser.add_argument(
+        "--worker-class",
+        nargs="+",
+        default=["gthread"],
+        choices=["gthread", "sync"],
+        help="one load run each",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
+    parser.add_argument("--client", nargs="+", default=["python", "wrk"], choices=["python", "wrk"])
+    parser.add_argument("--wrk-seconds", type=int, default=15)
+    parser.add_argument("--wrk-connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--code",
+        help="benchmark the postmark_admin of another checkout (e.g. `git worktree add` of a commit)",
+    )
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "micro":
+            child_micro(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "icount":
+            child_icount(rest[0], rest[1], int(rest[2]))
+        elif kind == "migrate":
+            configure(rest[0])
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+        return
+
+    if args.code:
+        # The children and gunicorn import postmark_admin from there (configure() puts it first).
+        os.environ["BENCH_CODE"] = str(Path(args.code).resolve())
+    print(f"postmark_admin from {os.environ.get('BENCH_CODE') or ROOT}")
+    if not args.skip_micro:
+        report_micro(args)
+    if args.instructions:
+        print()
+        print(
+            f"Instructions per event in the benchmark's process (callgrind; PostgreSQL's own work excluded),"
+            f" {args.instructions} events after the same warm-up, on PostgreSQL; unlike the times above, the"
+            f" load of the machine does not change them."
+        )
+        counts = instructions(args.instructions)
+        if isinstance(counts, str):
+            print(f"skipped: {counts}")
+        else:
+            print(f"postmark_admin tracking (stores)         {counts['ours'] / 1e3:8.0f} k")
+            print(f"anymail Postmark tracking (stores none)  {counts['anymail'] / 1e3:8.0f} k")
+            print(f"bare one-column INSERT + commit          {counts['floor'] / 1e3:8.0f} k")
+            floor = counts["anymail"] + counts["floor"]
+            print(f"ours / (anymail + bare INSERT)           {counts['ours'] / floor:8.2f}x")
     if args.skip_load:
         return
     print()
     print(
-        f"Load run: gunicorn 2 workers (gthread, 4 threads each) on PostgreSQL, {2 * args.load_events} "
-        f"deliveries ({args.load_events} distinct, each sent twice, shuffled), {args.client_threads} client threads"
+        f"Load runs: gunicorn on PostgreSQL, {args.workers} workers. python: {2 * args.load_events} Delivery"
+        f" webhooks ({args.load_events} distinct, each sent twice, shuffled) from {args.client_threads} threads"
+        f" with requests sessions. wrk: {args.wrk_seconds} s, {args.wrk_connections} connections on"
+        f" {args.wrk_threads} threads, each body twice in a row. Every run on a fresh database."
     )
-    result = load_run(args.load_events, args.client_threads)
-    print(
-        f"requests {result['requests']}  errors {result['errors']} {result['error_sample'] or ''} "
-        f"stored {result['stored']} (expected {result['distinct']})  "
-        f"{result['seconds']:.1f} s  {result['requests'] / result['seconds']:.0f} requests/s  "
-        f"{result['stored'] / result['seconds']:.0f} stored events/s"
-    )
-    if result["errors"] or result["stored"] != result["distinct"]:
-        raise SystemExit("load run FAILED")
+    print(f"{'client':<7}{'workers':<26}{'requests':>8}{'errors':>7}{'stored':>8}")
+    failed = []
+    for worker_class in args.worker_class:
+        for client in args.client:
+            if not report_load(client, worker_class, args):
+                failed.append(f"{client} on {worker_class}")
+    if failed:
+        raise SystemExit(f"load run FAILED: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """Run a benchmark in its own virtualenv, with the services it needs.
 
     python3 scripts/bench.py send                  # sending: postmark_admin vs django-anymail vs postmarker
-    python3 scripts/bench.py webhooks              # the tracking view, then a gunicorn load run (PostgreSQL)
+    python3 scripts/bench.py webhooks              # the tracking view, then gunicorn load runs (PostgreSQL, wrk)
     python3 scripts/bench.py admin --only sqlite   # the events changelist at 1,000 and 1,000,000 rows
     python3 scripts/bench.py config                # one effective-configuration read (Redis if it runs)
     python3 scripts/bench.py queued                # 1 and 2 RQ workers beside in-process sending (Redis)
@@ -114,6 +114,24 @@ def redis() -> Iterator[None]:
         process.wait(timeout=10)
 
 
+def ensure_wrk() -> None:
+    """wrk (a C load generator) for the webhooks load runs: Debian's package, installed as root when missing.
+
+    Without it, bench/webhooks.py skips its wrk runs and says why.
+    """
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say("wrk is not installed and cannot be installed here (Debian, as root: apt-get install wrk)")
+        return
+    say("installing wrk (apt-get install wrk) for the load runs")
+    command = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(command, check=False, stdout=subprocess.DEVNULL).returncode:
+        subprocess.run(["apt-get", "update", "-q"], check=False, stdout=subprocess.DEVNULL)
+        if subprocess.run(command, check=False, stdout=subprocess.DEVNULL).returncode:
+            say("apt-get install wrk failed: the wrk runs are skipped")
+
+
 def needs_postgres(name: str, args: list[str]) -> bool:
     if name == "webhooks":
         return "BENCH_PG" not in os.environ
@@ -144,6 +162,8 @@ def main() -> int:
                 services.enter_context(postgres())
             if options.name in ("config", "queued"):
                 services.enter_context(redis())
+            if options.name == "webhooks" and "--skip-load" not in options.args:
+                ensure_wrk()
         say(f"running {BENCHMARKS[options.name]} {' '.join(options.args)}".rstrip())
         return run(python, str(ROOT / BENCHMARKS[options.name]), *options.args)
 

@@ -1,0 +1,162 @@
+"""SQL statements per webhook: counts that catch a regression of the view's cost at load.
+
+A new event costs one statement (the ``INSERT ... ON CONFLICT DO NOTHING RETURNING``), committed on its
+own in autocommit mode, also on a site with ``ATOMIC_REQUESTS`` (which would add BEGIN and COMMIT, two
+round trips that no query log shows: the tests look at the connection's autocommit state instead).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection, connections
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.urls import path
+
+from postmark_admin.config import row_cache as settings_cache
+from postmark_admin.models import WebhookEvent
+from postmark_admin.webhooks import storage
+from postmark_admin.webhooks.body import parse_body
+from postmark_admin.webhooks.events import normalize
+from postmark_admin.webhooks.views import TrackingWebhookView
+
+from .conftest import TRACKING_URL, post
+from .payloads import load
+
+
+def _plain_view(request):
+    """An ordinary Django view that writes: the control showing what ATOMIC_REQUESTS does to a view."""
+    WebhookEvent.objects.create(dedupe_key="control", event_type="unknown", record_type="Control")
+    return HttpResponse(status=200)
+
+
+urlpatterns = [
+    path("tracking/", TrackingWebhookView.as_view()),
+    path("plain/", _plain_view),
+]
+
+
+class StatementLog:
+    """Every statement the connection runs, with whether it ran in autocommit mode (no BEGIN before it)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, bool]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements.append((sql, connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """The default database with ATOMIC_REQUESTS on, as a site may configure it."""
+    assert connections.settings["default"] is connection.settings_dict
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+
+
+@pytest.fixture
+def warm(monkeypatch, creds):
+    """A warm process: the settings row read once and kept (as between two of its re-reads)."""
+    monkeypatch.setattr(settings_cache, "LOCAL_TTL", 3600.0)
+    settings_cache.clear()
+    assert post(Client(), TRACKING_URL, load("delivery"), creds).status_code == 200
+    return creds
+
+
+def _posted(url: str, payload, auth) -> StatementLog:
+    log = StatementLog()
+    with connection.execute_wrapper(log):
+        assert post(Client(), url, payload, auth).status_code == 200
+    return log
+
+
+@pytest.mark.parametrize("atomic", [False, True], ids=["autocommit", "ATOMIC_REQUESTS"])
+def test_one_autocommitted_statement_per_event(transactional_db, received, warm, request, atomic):
+    if atomic:
+        request.getfixturevalue("atomic_requests")
+    new = _posted(TRACKING_URL, load("open"), warm)
+    repeat = _posted(TRACKING_URL, load("open"), warm)
+    for log in (new, repeat):
+        assert len(log.statements) == 1, log.statements
+        sql, autocommit = log.statements[0]
+        assert sql.startswith("INSERT INTO") and "ON CONFLICT" in sql
+        assert autocommit, "the INSERT ran inside a transaction: BEGIN and COMMIT cost two more round trips"
+    # The signal fired once, for the new event only, after its commit.
+    assert [call[2] for call in received] == ["delivered", "opened"]
+    assert WebhookEvent.objects.count() == 2
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_control_atomic_requests_wraps_an_ordinary_view(transactional_db, atomic_requests):
+    # Shows that the check above can fail: the same log sees an ordinary view's write in a transaction.
+    log = _posted("/plain/", {}, None)
+    # (SQLite's BEGIN is a statement Django runs itself; PostgreSQL's is sent by the driver, unlogged.)
+    assert [autocommit for sql, autocommit in log.statements if sql.startswith("INSERT")] == [False]
+
+
+def test_signals_fire_after_the_commit_under_atomic_requests(transactional_db, warm, atomic_requests):
+    seen = []
+
+    def receiver(sender, event, **kwargs):
+        # Another connection sees the row: it is committed.
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*) FROM {WebhookEvent._meta.db_table} WHERE id = %s", [event.pk]
+                )
+                seen.append((event.event_type, cursor.fetchone()[0], connection.in_atomic_block))
+        finally:
+            other.close()
+
+    from postmark_admin import signals
+
+    signals.tracking.connect(receiver)
+    try:
+        post(Client(), TRACKING_URL, load("open"), warm)
+        post(Client(), TRACKING_URL, load("open"), warm)
+    finally:
+        signals.tracking.disconnect(receiver)
+    assert seen == [("opened", 1, False)]
+
+
+def test_statement_text_is_built_once_and_values_prepared_as_the_orm_does(db):
+    received_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = normalize(
+        parse_body(b'{"RecordType": "Delivery", "Recipient": "a@example.com", "Metadata": {"k": 1}}')
+    )
+    second = normalize(
+        parse_body(b'{"RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "Email": "b@x.io"}')
+    )
+    sql, params = storage.insert_statement(first, received_at, connection)
+    again, other = storage.insert_statement(second, received_at, connection)
+    assert again is sql  # the same string object: not rebuilt per event
+    # Every value as get_db_prep_save gives it, the ORM's own preparation (the text columns skip it).
+    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+    for normalized, values in ((first, params), (second, other)):
+        row = {**normalized.model_fields(), "received_at": received_at}
+        expected = [field.get_db_prep_save(row[field.name], connection) for field in fields]
+        assert [_comparable(value) for value in values] == [_comparable(value) for value in expected]
+
+
+def _comparable(value):
+    # psycopg's Jsonb wrapper compares by identity: compare what it wraps.
+    return getattr(value, "obj", value)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's binding: PostgreSQL only")
+def test_insert_binds_its_values_on_the_server(transactional_db, warm):
+    import psycopg
+
+    cursors = []
+
+    def wrapper(execute, sql, params, many, context):
+        cursors.append(type(context["cursor"].cursor))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        assert post(Client(), TRACKING_URL, load("open"), warm).status_code == 200
+    # Django's default cursor (ClientCursor) would quote the 17 values into the SQL text in Python.
+    assert len(cursors) == 1 and not issubclass(cursors[0], psycopg.ClientCursor), cursors
