@@ -209,7 +209,7 @@ def test_partial_success_rejects_only_inactive_recipients(backend, postmark_sand
     assert status.recipients["cc@example.com"].status == "sent"
     assert status.recipients["GONE@example.com"].status == "rejected"
     assert status.status == {"sent", "rejected"}
-    assert "inactive" in status.esp_response[0]["Message"]
+    assert "inactive" in status.results[0]["Message"]
 
 
 def test_unsupported_feature_fails_before_any_request(backend, postmark_sandbox):
