@@ -124,7 +124,10 @@ def _part(content_type: str) -> MIMEText:
     ("header", "content_type"),
     [
         # Other parameters stay; a folded header is unfolded onto one line.
-        ('text/plain; charset="iso-8859-1"; format=flowed', 'text/plain; charset="iso-8859-1"; format=flowed'),
+        (
+            'text/plain; charset="iso-8859-1"; format=flowed',
+            'text/plain; charset="iso-8859-1"; format=flowed',
+        ),
         ('text/plain;\n charset="iso-8859-1"', 'text/plain; charset="iso-8859-1"'),
         # A header Python cannot read as a type: its reading, with the charset named.
         ("nonsense; charset=iso-8859-1", "text/plain; charset=iso-8859-1"),
