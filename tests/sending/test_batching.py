@@ -85,5 +85,5 @@ def test_a_batch_send_makes_its_whole_chunk_a_batch():
     plain = prepared(1)
     message = EmailMessage("S", "B", "f@example.com", ["m@x.org"])
     message.merge_data = {}
-    chunks = plan_chunks(plain + [(1, build_payload(message))], max_messages=1)
+    chunks = plan_chunks([*plain, (1, build_payload(message))], max_messages=1)
     assert [chunk.path for chunk in chunks] == ["email", "email/batch"]
