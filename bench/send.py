@@ -1,6 +1,7 @@
 """Sending throughput: postmark_admin vs django-anymail vs postmarker, against the local sandbox.
 
 Run: python3 scripts/bench.py send [--messages 1000] [--sequential 50] [--latency 10] [--rounds 5]
+(``--signals``: only what the pre_send/post_send checks cost in mapping, no sandbox.)
 
 The sandbox runs in its own process (``python -m postmark_admin.sandbox --https --latency MS``), as a
 real Postmark is another machine: the benchmark's client code and the sandbox's request handling do not
@@ -176,6 +177,41 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min), {os.cpu_count()} CPUs"
 
 
+def signal_cost(count: int, rounds: int) -> None:
+    """µs per message that mapping (``pipeline.prepare``, no HTTP) costs with no send-signal receiver
+    and with one no-op pre_send receiver: what the signals add to the hot path. Run it against a
+    checkout from before the signals (``PYTHONPATH=<that checkout>``) for the baseline."""
+    from postmark_admin import signals
+    from postmark_admin.config.effective import effective_config
+    from postmark_admin.sending import pipeline
+    from postmark_admin.testing import override_postmark_settings
+
+    def receiver(sender, message, **kwargs):
+        return None
+
+    with override_postmark_settings(server_token=TOKEN):
+        config = effective_config()
+        batch = messages(count)
+        cases = [("no receiver", False)]
+        if hasattr(signals, "pre_send"):
+            cases.append(("one no-op pre_send receiver", True))
+        for label, connect in cases:
+            if connect:
+                signals.pre_send.connect(receiver)
+            try:
+                pipeline.prepare(batch, config, fail_silently=False)  # warm
+                times = []
+                for _ in range(rounds):
+                    gc.collect()
+                    started = time.perf_counter()
+                    pipeline.prepare(batch, config, fail_silently=False)
+                    times.append((time.perf_counter() - started) / count * 1e6)
+            finally:
+                if connect:
+                    signals.pre_send.disconnect(receiver)
+            print(f"prepare(), {label}: {summary(times, '2', False)[1]} µs per message")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -184,8 +220,14 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--latency", type=float, default=10.0, help="milliseconds")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--signals", action="store_true", help="only the send signals' cost in mapping (no sandbox)"
+    )
     args = parser.parse_args()
     configure()
+    if args.signals:
+        signal_cost(args.messages, args.rounds)
+        return
 
     import postmarker.django.backend as postmarker_backend
     from postmarker.core import PostmarkClient as PostmarkerClient

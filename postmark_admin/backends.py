@@ -31,6 +31,7 @@ class PostmarkOptions(TypedDict, total=False):
     timeout: float | None
     ignore_unsupported_features: bool | None
     default_from_email: str | None
+    test_mode: bool | None
 
 
 #: The option names, in the order above.
@@ -43,11 +44,17 @@ class PostmarkBackend(BaseEmailBackend):
     Works with ``EMAIL_BACKEND`` and ``get_connection(**options)`` (Django 5.2), and with
     Django 6.1's ``MAILERS = {"default": {"BACKEND": ..., "OPTIONS": {...}}}``. Options
     (:class:`PostmarkOptions`): ``server_token``, ``api_url``, ``message_stream``, ``timeout``,
-    ``ignore_unsupported_features``, ``default_from_email``; unset ones come from the
-    admin, settings.py or the environment.
+    ``ignore_unsupported_features``, ``default_from_email``, ``test_mode``; unset ones come from the
+    admin, settings.py or the environment. ``bulk=True`` sends every message through Postmark's Bulk API
+    unless the message says ``bulk = False`` (see :mod:`postmark_admin.sending.bulk`).
     """
 
-    def __init__(self, fail_silently: bool = False, **options: Unpack[PostmarkOptions]) -> None:
+    def __init__(
+        self, fail_silently: bool = False, *, bulk: bool = False, **options: Unpack[PostmarkOptions]
+    ) -> None:
+        # ``bulk`` sends every message through Postmark's Bulk API unless it says bulk=False
+        # (postmark_admin.sending.bulk); it is this mailer's choice, not a configuration field.
+        self.bulk = bool(bulk)
         # Other keywords (Django 6.1's alias, a misspelt option) go to the base class, which on 6.1
         # refuses unknown ones. fail_silently is handled here: Django 6.1 deprecates it on the base class.
         given: dict[str, Any] = dict(options)
@@ -61,7 +68,7 @@ class PostmarkBackend(BaseEmailBackend):
         shown = {
             name: ("<secret>" if name == "server_token" else value) for name, value in self.arguments.items()
         }
-        return f"PostmarkBackend({shown})"
+        return f"PostmarkBackend({shown}, bulk=True)" if self.bulk else f"PostmarkBackend({shown})"
 
     def config(self) -> EffectiveConfig:
         """The configuration a send made now would use."""
@@ -83,4 +90,6 @@ class PostmarkBackend(BaseEmailBackend):
             if self.fail_silently:
                 return 0
             raise
-        return send_messages(messages, config, fail_silently=self.fail_silently)
+        return send_messages(
+            messages, config, fail_silently=self.fail_silently, connection=self, bulk=self.bulk
+        )

@@ -16,6 +16,9 @@ ordinary checks would stop ``migrate`` and ``runserver`` before the admin can.
 ``postmark_admin.E008``  the settings row cannot be read from the database (deploy)
 ``postmark_admin.E009``  a server token or webhook credential in settings.py or the environment holds a
                          character that cannot go in an HTTP header (a zero-width space, ``€``, CR, LF...)
+``postmark_admin.E010``  the settings cache's backend, or the client library it needs (``redis``...), cannot
+                         be imported
+``postmark_admin.E011``  the settings cache does not answer (deploy)
 ``postmark_admin.E012``  a send-defaults setting (``POSTMARK_SEND_DEFAULTS``, anymail's ``SEND_DEFAULTS``) is
                          not a dict, or has a key that is not a message attribute send defaults may set
 ``postmark_admin.W001``  the settings cache is local to each process (changes reach others within ~1 s)
@@ -35,7 +38,7 @@ from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
-from .config import row_cache
+from .config import cache_health, row_cache
 from .config.app_settings import SEND_DEFAULT_NAMES, app_settings, send_defaults_sources
 from .config.effective import effective_config, missing_server_token_message
 from .config.fields import (
@@ -77,8 +80,9 @@ def check_settings_values(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             errors.append(
                 Error(
-                    f"{place} must be an http:// or https:// URL.",
-                    hint="Use https://api.postmarkapp.com/ (the default) or the sandbox's URL.",
+                    f"{place} is {str(value)!r}, which is not an http:// or https:// URL.",
+                    hint="Change it to https://api.postmarkapp.com/ (or remove it: that is the default), or "
+                    "to the sandbox's URL when testing.",
                     id="postmark_admin.E004",
                 )
             )
@@ -87,7 +91,8 @@ def check_settings_values(
             errors.append(
                 Error(
                     f"{place} must be 'username:password', or a list of them (comma-separated in the environment).",
-                    hint="Neither part may be empty, and the username cannot contain ':'.",
+                    hint="Change it where it is set: neither part may be empty, and the username cannot "
+                    "contain ':'.",
                     id="postmark_admin.E005",
                 )
             )
@@ -98,7 +103,13 @@ def check_settings_values(
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            errors.append(Error(f"{place} must be a positive number of seconds.", id="postmark_admin.E006"))
+            errors.append(
+                Error(
+                    f"{place} is {str(value)!r}, which is not a positive number of seconds.",
+                    hint="Change it to a number of seconds, such as 10, or remove it for the default of 30.",
+                    id="postmark_admin.E006",
+                )
+            )
     errors += _send_defaults_problems()
     return errors
 
@@ -110,7 +121,11 @@ def _send_defaults_problems() -> list[CheckMessage]:
     for place, value in send_defaults_sources():
         if not isinstance(value, Mapping):
             errors.append(
-                Error(f"{place} must be a dict.", hint=f"Keys: {allowed}.", id="postmark_admin.E012")
+                Error(
+                    f"{place} is not a dict.",
+                    hint=f"Make it a dict whose keys are among: {allowed}.",
+                    id="postmark_admin.E012",
+                )
             )
             continue
         unknown = sorted(str(key) for key in value if key not in SEND_DEFAULT_NAMES)
@@ -118,7 +133,7 @@ def _send_defaults_problems() -> list[CheckMessage]:
             errors.append(
                 Error(
                     f"{place} has keys that send defaults cannot set: {', '.join(unknown)}.",
-                    hint=f"Keys: {allowed}.",
+                    hint=f"Remove them or correct their spelling where {place} is set; allowed keys: {allowed}.",
                     id="postmark_admin.E012",
                 )
             )
@@ -144,7 +159,8 @@ def _unsendable_secrets() -> list[CheckMessage]:
     return [
         Error(
             f"{place} {problem}",
-            hint="A zero-width space or a line break often comes along when a value is pasted.",
+            hint="Type the value again where it is set. A zero-width space or a line break often comes "
+            "along when a value is pasted.",
             id="postmark_admin.E009",
         )
         for place, problem in found
@@ -154,15 +170,20 @@ def _unsendable_secrets() -> list[CheckMessage]:
 
 @register("postmark_admin", Tags.caches)
 def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    """The settings row's cache: ``POSTMARK_CACHE`` names a configured cache, shared by the processes."""
+    """The cache that holds the settings row: configured, importable, shared between processes (no network)."""
     alias = app_settings.CACHE
     if alias not in settings.CACHES:
         return [
             Error(
                 f"POSTMARK_CACHE names the cache {alias!r}, which is not in CACHES.",
+                hint=f"Add a {alias!r} entry to CACHES in settings.py, or set POSTMARK_CACHE to one of: "
+                f"{', '.join(repr(name) for name in settings.CACHES)}.",
                 id="postmark_admin.E007",
             )
         ]
+    problem = cache_health.cache_load_problem()
+    if problem is not None:
+        return [_cache_load_error(alias, problem)]
     if row_cache.is_shared(caches[alias]):
         return []
     return [
@@ -174,6 +195,40 @@ def check_cache(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -
             id="postmark_admin.W001",
         )
     ]
+
+
+def _cache_load_error(alias: str, problem: cache_health.CacheProblem) -> CheckMessage:
+    """E010: the cache's backend class, or the client library it imports, is missing."""
+    if problem.kind == "library":
+        extra = (
+            ' pip install "django-postmark-admin[redis]" installs it.' if problem.library == "redis" else ""
+        )
+        return Error(
+            f"The cache {alias!r} (CACHES[{alias!r}]) uses {problem.backend}, which needs the "
+            f"{problem.library} package, and it cannot be imported ({problem.error}).",
+            hint=f"Install the {problem.library} package in this environment (pip install {problem.library})."
+            f"{extra} Until then the Postmark settings are read from the database.",
+            id="postmark_admin.E010",
+        )
+    return Error(
+        f"The cache {alias!r} (CACHES[{alias!r}]) cannot be loaded: {problem.error}",
+        hint=f"Fix CACHES[{alias!r}]['BACKEND'] in settings.py, or install the package it names.",
+        id="postmark_admin.E010",
+    )
+
+
+def _cache_answer_error(alias: str, problem: cache_health.CacheProblem) -> CheckMessage:
+    """E011: the cache does not answer (a server down, a wrong LOCATION, the cache table not created)."""
+    if problem.backend == "django.core.cache.backends.db.DatabaseCache":
+        where = "Run manage.py createcachetable, and check that the database answers."
+    else:
+        where = f"Start the cache server, or fix CACHES[{alias!r}]['LOCATION'] in settings.py."
+    return Error(
+        f"The cache {alias!r} (CACHES[{alias!r}], used by POSTMARK_CACHE) does not answer: {problem.error}",
+        hint=f"{where} Until it answers, each process reads the Postmark settings from the database "
+        f"instead, at most every {row_cache.LOCAL_TTL:g} second(s).",
+        id="postmark_admin.E011",
+    )
 
 
 def _webhooks_routed() -> bool:
@@ -189,22 +244,30 @@ def _webhooks_routed() -> bool:
 @register("postmark_admin", deploy=True)
 def check_deploy(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Checks that read the settings row, for ``manage.py check --deploy``."""
+    errors: list[CheckMessage] = []
+    alias = app_settings.CACHE
+    if alias in settings.CACHES and cache_health.cache_load_problem() is None:  # else E007 or E010
+        problem = cache_health.cache_answer_problem()
+        if problem is not None:
+            errors.append(_cache_answer_error(alias, problem))
     try:
         config = effective_config()
     except PostmarkSettingsUnavailable as error:
         return [
+            *errors,
             Error(
                 str(error),
-                hint="Check that the database answers; the other Postmark checks need the settings row.",
+                hint=f"Check that the database server runs and that DATABASES[{error.database!r}] in "
+                "settings.py points at it; the other Postmark deploy checks need the settings row.",
                 id="postmark_admin.E008",
-            )
+            ),
         ]
-    errors: list[CheckMessage] = []
     if not config.server_token:
         errors.append(
             Error(
                 missing_server_token_message(config),
-                hint="Enter the token in the admin's Postmark settings, or set POSTMARK_SERVER_TOKEN.",
+                hint="Enter it under Server API token on the admin's Postmark settings page, or set "
+                "POSTMARK_SERVER_TOKEN in settings.py or the environment.",
                 id="postmark_admin.E001",
             )
         )
@@ -214,18 +277,28 @@ def check_deploy(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) 
             Error(
                 "Postmark's webhook URLs are routed but no webhook credentials are configured, so every "
                 "webhook is refused.",
-                hint="Set a webhook username and password in the admin, or POSTMARK_WEBHOOK_AUTHORIZATION = "
-                "'user:password'; or set POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED = True (not recommended).",
+                hint="Enter them under Webhook username and Webhook password on the admin's Postmark settings "
+                "page, or set POSTMARK_WEBHOOK_AUTHORIZATION = 'user:password' in settings.py; or set "
+                "POSTMARK_WEBHOOK_ALLOW_UNAUTHENTICATED = True (not recommended).",
                 id="postmark_admin.E002",
             )
         )
     for name in config.undecryptable:
         errors.append(
             Error(
-                f"The {name} stored in the Postmark settings cannot be decrypted with SECRET_KEY or "
-                "SECRET_KEY_FALLBACKS; it is treated as unset.",
-                hint="Add the previous key to SECRET_KEY_FALLBACKS, or enter the value again in the admin.",
+                f"The {_row_field_label(name)} stored in the Postmark settings cannot be decrypted with "
+                "SECRET_KEY or SECRET_KEY_FALLBACKS; it is treated as unset.",
+                hint="Add the previous SECRET_KEY to SECRET_KEY_FALLBACKS in settings.py, or enter the value "
+                "again on the admin's Postmark settings page.",
                 id="postmark_admin.E003",
             )
         )
     return errors
+
+
+def _row_field_label(name: str) -> str:
+    """A settings row field as the admin's form labels it ("server API token")."""
+    from .models import PostmarkSettings
+
+    field = PostmarkSettings._meta.get_field(name)
+    return str(getattr(field, "verbose_name", name))

@@ -158,5 +158,24 @@ class PostmarkSettingsUnavailable(PostmarkError):
         return _(
             "The Postmark settings could not be read from the database %(database)r (%(reason)s). "
             "settings.py, the environment and the defaults are not used instead while the database "
-            "cannot answer."
+            "cannot answer. Check that the database server runs and that DATABASES[%(database)r] in "
+            "settings.py points at it, then try again."
         ) % {"database": self.database, "reason": self.reason}
+
+
+class PostmarkSuppressionRefused(PostmarkAPIError):
+    """Postmark refused to change one address's suppression (HTTP 200, that address "Failed").
+
+    A spam complaint cannot be reactivated through the API: ``message`` says so in Postmark's words
+    and ``error_code`` is the code Postmark's table gives that text (1406), when it is known.
+    ``address`` is the address, ``reactivating`` whether it was a reactivation (else a suppression).
+    """
+
+    def __init__(self, address: str, *, delete: bool, **kwargs: Any) -> None:
+        self.address = address
+        self.reactivating = delete
+        if delete:
+            description = _("Postmark refused to reactivate %(address)s.") % {"address": address}
+        else:
+            description = _("Postmark refused to suppress %(address)s.") % {"address": address}
+        super().__init__(description, **kwargs)

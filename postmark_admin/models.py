@@ -42,6 +42,12 @@ INHERIT_CHOICES = [
     (False, _("No: raise PostmarkUnsupportedFeature")),
 ]
 
+TEST_MODE_CHOICES = [
+    (None, _("Inherit (settings.py, then the environment, then off)")),
+    (True, _("On: Postmark validates messages but delivers nothing")),
+    (False, _("Off: deliver messages")),
+]
+
 
 class PostmarkSettings(SingletonModel):
     """Postmark credentials and options, editable at run time.
@@ -94,6 +100,17 @@ class PostmarkSettings(SingletonModel):
         max_length=320,
         blank=True,
         help_text=_("A confirmed Postmark sender signature. Leave blank for DEFAULT_FROM_EMAIL."),
+    )
+    test_mode = models.BooleanField(
+        _("test mode"),
+        null=True,
+        blank=True,
+        default=None,
+        choices=TEST_MODE_CHOICES,
+        help_text=_(
+            "Send with Postmark's POSTMARK_API_TEST token: Postmark validates each message and answers, "
+            "but delivers nothing and sends no webhooks."
+        ),
     )
     timeout = models.FloatField(
         _("request timeout (seconds)"),

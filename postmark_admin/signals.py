@@ -1,6 +1,19 @@
-"""Signals sent for each stored webhook event.
+"""Signals: :data:`pre_send` and :data:`post_send` around every send, and one for each stored webhook event.
 
-Both are sent once per event, after the event is committed to the database, with
+:data:`pre_send` is sent for each message before it is mapped to Postmark's JSON, with ``sender=`` the
+backend's class, ``message=``, ``esp_name="Postmark"`` and ``connection=`` the backend (None when
+:func:`~postmark_admin.sending.pipeline.send_messages` is called directly). A receiver may change the
+message, or raise :class:`CancelSend` to leave it unsent (it gets a status whose ``cancelled`` is true,
+and no :data:`post_send`). Any other exception stops the whole call before any request, like a message
+that cannot be mapped. :data:`post_send` is sent for each message that was attempted, once Postmark
+answered, with ``status=`` its :class:`~postmark_admin.sending.status.PostmarkStatus` (the same
+``message.postmark_status``); its receivers' exceptions are logged, never raised: the mail is already
+sent, and an exception would invite the caller to send it again.
+
+When no receiver is connected, a send pays one list check per call for each of the two (see
+``bench/send.py --signals``).
+
+:data:`tracking` and :data:`inbound` are sent once per event, after the event is committed to the database, with
 ``sender=WebhookEvent`` and ``event=`` the stored :class:`~postmark_admin.models.WebhookEvent`.
 :data:`inbound` also gives ``message=``, the parsed :class:`~postmark_admin.webhooks.inbound.InboundMessage`.
 
@@ -14,7 +27,7 @@ model) rather than rely on Postmark's retries.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.dispatch import Signal
 
@@ -22,6 +35,48 @@ if TYPE_CHECKING:
     from .models import WebhookEvent
 
 logger = logging.getLogger("postmark_admin.webhooks")
+send_logger = logging.getLogger("postmark_admin.sending")
+
+#: Sent before each message is mapped: ``message``, ``esp_name``, ``connection``; may raise :class:`CancelSend`.
+pre_send = Signal()
+#: Sent after Postmark answered, for each attempted message: ``message``, ``status``, ``esp_name``, ``connection``.
+post_send = Signal()
+
+ESP_NAME = "Postmark"
+
+
+class CancelSend(Exception):
+    """Raised by a :data:`pre_send` receiver: do not send this message (the others still go)."""
+
+
+def send_pre_send(message: Any, connection: Any = None) -> bool:
+    """Send :data:`pre_send` for ``message``; False when a receiver cancelled it.
+
+    Callers check ``pre_send.receivers`` first (once per call), so a send without receivers builds no
+    keyword arguments at all.
+    """
+    sender = type(connection) if connection is not None else None
+    try:
+        pre_send.send(sender, message=message, esp_name=ESP_NAME, connection=connection)
+    except CancelSend as cancelled:
+        send_logger.info("Postmark: a pre_send receiver cancelled a message: %s", cancelled)
+        return False
+    return True
+
+
+def send_post_send(message: Any, status: Any, connection: Any = None) -> None:
+    """Send :data:`post_send` for ``message``; log (never raise) receivers' errors."""
+    sender = type(connection) if connection is not None else None
+    for receiver, result in post_send.send_robust(
+        sender, message=message, status=status, esp_name=ESP_NAME, connection=connection
+    ):
+        if isinstance(result, Exception):
+            send_logger.error(
+                "postmark_admin.signals.post_send receiver %s raised (the message was already sent)",
+                getattr(receiver, "__qualname__", repr(receiver)),
+                exc_info=(type(result), result, result.__traceback__),
+            )
+
 
 #: A Bounce, Delivery, Open, Click, SpamComplaint, SubscriptionChange (or unknown) event was stored.
 tracking = Signal()

@@ -168,7 +168,7 @@ def test_e009_printable_secrets_pass(settings, clean_postmark_env):
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"POSTMARK_SEND_DEFAULTS": ["tags"]}, "settings.POSTMARK_SEND_DEFAULTS must be a dict."),
+        ({"POSTMARK_SEND_DEFAULTS": ["tags"]}, "settings.POSTMARK_SEND_DEFAULTS is not a dict."),
         (
             {"POSTMARK_SEND_DEFAULTS": {"tag": "x", "tags": ["a"]}},
             "settings.POSTMARK_SEND_DEFAULTS has keys that send defaults cannot set: tag.",

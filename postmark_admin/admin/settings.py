@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from solo.admin import SingletonModelAdmin
 
 from ..config.api_hosts import ApiUrlChange, guard_api_url_change
-from ..config.effective import effective_config
+from ..config.mailers import mailer_config
 from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import actions, settings_page
@@ -56,7 +56,7 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
     ) -> forms.Field | None:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None:
-            settings_page.note_secret_source(db_field.name, field, effective_config())
+            settings_page.note_secret_source(db_field.name, field, mailer_config())
         return field
 
     # -- saving: the token never follows the API URL to another origin ------------------------------
@@ -89,7 +89,7 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
-            config = effective_config()
+            config = mailer_config()
         except PostmarkSettingsUnavailable as error:
             return self._unavailable(request, error)
         if request.method == "GET" and config.undecryptable:
@@ -97,7 +97,8 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
                 request,
                 gettext(
                     "A secret stored in the database cannot be decrypted with SECRET_KEY or "
-                    "SECRET_KEY_FALLBACKS (%(fields)s): it is ignored until you enter it again."
+                    "SECRET_KEY_FALLBACKS (%(fields)s): it is ignored until you enter it again below, or "
+                    "until the previous SECRET_KEY is added to SECRET_KEY_FALLBACKS in settings.py."
                 )
                 % {"fields": ", ".join(self._field_label(name) for name in config.undecryptable)},
             )
@@ -188,7 +189,7 @@ class PostmarkSettingsAdmin(CheckedInputAdmin, SingletonModelAdmin):
         can_use_api = settings_page.has_api_permission(request)
         context = {
             **self.admin_site.each_context(request),
-            **settings_page.new_password_context(request, new, effective_config(), can_use_api),
+            **settings_page.new_password_context(request, new, mailer_config(), can_use_api),
             "title": gettext("New webhook password"),
             "opts": self.opts,
             "settings_url": settings_url,

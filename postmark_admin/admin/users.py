@@ -38,7 +38,14 @@ def send_test_email_to_users(
     """Send the settings page's test email to each selected user that has an address."""
     if not has_api_permission(request):
         # The action is hidden without the permission; a forged POST still gets nothing.
-        modeladmin.message_user(request, gettext("You may not send test emails."), messages.ERROR)
+        modeladmin.message_user(
+            request,
+            gettext(
+                "You may not send test emails: that needs the permission “Can send test emails and call "
+                "Postmark from the admin”, which a superuser can give you on your user or group page."
+            ),
+            messages.ERROR,
+        )
         return
     email_field = get_user_model().get_email_field_name()
     sent = 0
@@ -68,7 +75,11 @@ def send_test_email_to_users(
         modeladmin.message_user(
             request,
             ngettext(
-                "%(count)d user has no email address.", "%(count)d users have no email address.", skipped
+                "%(count)d user has no email address, so no test email was sent to them: add one on "
+                "their user page.",
+                "%(count)d users have no email address, so no test email was sent to them: add one on "
+                "their user pages.",
+                skipped,
             )
             % {"count": skipped},
             messages.WARNING,

@@ -58,12 +58,16 @@ def api_url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     host = _host(url)
     if parts.scheme not in ("http", "https") or not host:
-        return _("The API URL %(url)r is not an http:// or https:// URL.") % {"url": url}
+        return _(
+            "The API URL %(url)r is not an http:// or https:// URL: use https://api.postmarkapp.com/ (the "
+            "default) or the sandbox's URL."
+        ) % {"url": url}
     allowed = app_settings.ALLOWED_API_HOSTS
     if "*" not in allowed and host not in allowed:
         return _(
             "The API URL's host %(host)r is not in POSTMARK_ALLOWED_API_HOSTS (%(allowed)s): "
-            "the server token is sent only to an allowed host."
+            "the server token is sent only to an allowed host. Use Postmark's or the sandbox's URL, or "
+            "add the host to POSTMARK_ALLOWED_API_HOSTS in settings.py."
         ) % {"host": host, "allowed": ", ".join(allowed) or _("empty")}
     if parts.scheme == "http" and not is_loopback(host):
         return _(

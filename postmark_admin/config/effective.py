@@ -134,6 +134,8 @@ class EffectiveConfig:
     webhook_credentials: tuple[WebhookCredential, ...]
     ignore_unsupported_features: bool
     default_from_email: str
+    #: Send with Postmark's ``POSTMARK_API_TEST`` token: validated, never delivered.
+    test_mode: bool
     timeout: float
     sources: Mapping[str, Resolved] = field(repr=False)
     #: Names of database fields whose stored secret could not be decrypted (treated as unset).
@@ -144,7 +146,8 @@ class EffectiveConfig:
             f"EffectiveConfig(server_token={self.server_token!r}, api_url={self.api_url!r}, "
             f"message_stream={self.message_stream!r}, webhook_credentials={len(self.webhook_credentials)}, "
             f"ignore_unsupported_features={self.ignore_unsupported_features!r}, "
-            f"default_from_email={self.default_from_email!r}, timeout={self.timeout!r})"
+            f"default_from_email={self.default_from_email!r}, test_mode={self.test_mode!r}, "
+            f"timeout={self.timeout!r})"
         )
 
     def require_server_token(self) -> str:
@@ -172,11 +175,16 @@ def missing_server_token_message(config: EffectiveConfig | None = None) -> str:
         *(settings_place_name(place) for place in spec.settings_places),
         *(f"the environment variable {name}" for name in spec.env_names),
     ]
-    message = "No Postmark server token is configured. Looked in: " + "; ".join(places) + "."
+    message = gettext(
+        "No Postmark server token is configured. Looked in: %(places)s. Enter one under “Server API "
+        "token” on the admin's Postmark settings page, or set POSTMARK_SERVER_TOKEN in settings.py or "
+        "the environment."
+    ) % {"places": "; ".join(places)}
     if config is not None and "server_token" in config.undecryptable:
-        message += (
-            " A server token is stored in the database but cannot be decrypted with SECRET_KEY or "
-            "SECRET_KEY_FALLBACKS: enter it again in the admin."
+        message += " " + gettext(
+            "A server token is stored in the database but cannot be decrypted with SECRET_KEY or "
+            "SECRET_KEY_FALLBACKS: enter it again on the admin's Postmark settings page, or add the "
+            "previous SECRET_KEY to SECRET_KEY_FALLBACKS."
         )
     return message
 

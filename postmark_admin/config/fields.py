@@ -282,8 +282,19 @@ FIELDS: dict[str, FieldSpec] = {
             _default_from_email,
         ),
         FieldSpec(
+            # django-postmark's POSTMARK_TEST_MODE, postmarker's POSTMARK = {"TEST_MODE": True}.
+            "test_mode",
+            ("POSTMARK_TEST_MODE", ("POSTMARK", "TEST_MODE")),
+            ("POSTMARK_TEST_MODE",),
+            _bool,
+            _env_str,
+            _constant(False),
+        ),
+        FieldSpec(
             "timeout",
-            ("POSTMARK_TIMEOUT",),
+            # Django's own EMAIL_TIMEOUT after ours, as the SMTP backend reads it (Django 5.2, and 6.1
+            # without MAILERS; beside MAILERS Django refuses it and OPTIONS "timeout" takes its place).
+            ("POSTMARK_TIMEOUT", "EMAIL_TIMEOUT"),
             ("POSTMARK_TIMEOUT",),
             _float,
             _env_str,
@@ -310,9 +321,18 @@ def settings_place_name(place: SettingsPlace) -> str:
     return f"settings.{place[0]}[{place[1]!r}]" if isinstance(place, tuple) else f"settings.{place}"
 
 
+#: Django's own settings among the places: read only when settings.py sets them. Django 6.1 warns on
+#: every first read of these deprecated names (and hides them when MAILERS is set), and their global
+#: defaults mean "not set" anyway.
+DJANGO_EMAIL_SETTINGS = frozenset({"EMAIL_TIMEOUT"})
+
+
 def read_settings_place(place: SettingsPlace) -> Any:
     """The raw value settings.py holds at ``place``, read now; None where it holds none."""
     if isinstance(place, tuple):
         container = getattr(settings, place[0], None)
         return container.get(place[1]) if isinstance(container, Mapping) else None
+    # django-stubs lacks is_overridden(), which both Settings and UserSettingsHolder (override_settings) have.
+    if place in DJANGO_EMAIL_SETTINGS and not settings.is_overridden(place):  # type: ignore[misc]
+        return None
     return getattr(settings, place, None)

@@ -14,6 +14,12 @@ A save registers its invalidation with ``transaction.on_commit``: a rolled-back
 save never reaches the cache. Between the save and the commit, the thread that
 saved reads the row straight from the database and caches nothing.
 
+A cache that fails (a Redis server that does not answer, a missing ``redis`` package, the database
+cache's table not created) is logged and treated as absent: the row is read from the database, at
+most once a second per process as with a local cache, so sending and the webhooks go on. A save made
+meanwhile is published by the process that made it once the cache answers again.
+``manage.py check`` and ``check --deploy`` report the broken cache (``postmark_admin.E010``, ``E011``).
+
 Before ``migrate`` the table is missing: the row reads as empty, and nothing is cached. Any other
 database error (a refused connection, too many connections, a statement timeout) raises
 :class:`~postmark_admin.exceptions.PostmarkSettingsUnavailable`: falling back to settings.py, the
@@ -22,6 +28,7 @@ environment or the defaults would send with another token or refuse the stored w
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -50,6 +57,8 @@ if TYPE_CHECKING:
     from django.db.models import Field, Model
 
     from ..models import PostmarkSettings
+
+logger = logging.getLogger(__name__)
 
 LOCAL_TTL = 1.0
 VERSION_KEY = "postmark_admin:settings:version"
@@ -83,6 +92,11 @@ class _State:
         self.lock = threading.Lock()
         self.memo: _Memo | None = None
         self.local = threading.local()
+        #: The cache failed on the last read (logged once, until it answers again), and when.
+        self.cache_failing = False
+        self.failed_at = 0.0
+        #: A save committed while the cache failed: its new version token is still to be published.
+        self.unpublished = False
 
 
 _state = _State()
@@ -137,8 +151,7 @@ def _read_raw() -> dict[str, Any] | None:
     except DatabaseError as error:
         if _table_missing(alias, error):
             raise _TableMissing from None
-        first_line = next(iter(str(error).strip().splitlines()), "")
-        raise PostmarkSettingsUnavailable(alias, f"{type(error).__name__}: {first_line}"[:300]) from error
+        raise PostmarkSettingsUnavailable(alias, error_summary(error)) from error
     if obj is None:
         return None
     return {f.attname: f.get_prep_value(getattr(obj, f.attname)) for f in _stored_fields()}
@@ -204,10 +217,53 @@ def current_row() -> Row:
     """
     if _pending_write():
         return _read_uncached()
-    cache = caches[cache_alias()]
-    if is_shared(cache):
-        return _read_shared(cache)
-    return _read_local()
+    if _state.cache_failing and time.monotonic() - _state.failed_at < LOCAL_TTL:
+        # Tried again at most once a second: a client retrying its connection must not slow every read.
+        return _read_local()
+    try:
+        cache = _cache_op(caches.__getitem__, cache_alias())
+        row = _read_shared(cache) if is_shared(cache) else None
+    except _CacheFailed as failed:
+        # Any cache backend's own errors (redis.ConnectionError, ImportError, a DatabaseError of the
+        # database cache...): the database still has the row.
+        _cache_failed(failed.__cause__ or failed)
+        return _read_local()
+    if row is None:
+        return _read_local()
+    if _state.cache_failing:
+        _state.cache_failing = False
+        logger.warning("The Postmark settings cache %r answers again.", cache_alias())
+    return row
+
+
+class _CacheFailed(Exception):
+    """A cache operation failed; the backend's own exception is the ``__cause__``."""
+
+
+def _cache_op(operation: Callable[..., Any], *args: Any) -> Any:
+    """``operation(*args)``, its failure raised as :class:`_CacheFailed` (and only a cache operation's)."""
+    try:
+        return operation(*args)
+    except Exception as error:
+        raise _CacheFailed from error
+
+
+def _cache_failed(error: BaseException) -> None:
+    _state.failed_at = time.monotonic()
+    if not _state.cache_failing:
+        _state.cache_failing = True
+        logger.warning(
+            "The Postmark settings cache %r failed (%s); reading the settings from the database instead "
+            "until it answers. See manage.py check --deploy.",
+            cache_alias(),
+            error_summary(error),
+        )
+
+
+def error_summary(error: BaseException) -> str:
+    """``Type: first line of the message``, short enough for a log line or a check message."""
+    first_line = next(iter(str(error).strip().splitlines()), "")
+    return f"{type(error).__name__}: {first_line}"[:300]
 
 
 def _read_uncached() -> Row:
@@ -232,14 +288,17 @@ def _read_local() -> Row:
 
 
 def _read_shared(cache: BaseCache) -> Row:
-    version = cache.get(VERSION_KEY)
+    if _state.unpublished:
+        _cache_op(cache.set, VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        _state.unpublished = False
+    version = _cache_op(cache.get, VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
-        version = cache.get(VERSION_KEY)
+        _cache_op(cache.add, VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        version = _cache_op(cache.get, VERSION_KEY)
     memo = _state.memo
     if memo is not None and version is not None and memo.version == version:
         return memo.row
-    stored = cache.get(DATA_KEY)
+    stored = _cache_op(cache.get, DATA_KEY)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == version and version is not None:
         row = _from_raw(stored[1])
     else:
@@ -250,7 +309,7 @@ def _read_shared(cache: BaseCache) -> Row:
         # Stored under the version read *before* the query: if a save commits
         # meanwhile, the token changes and this copy is never used.
         if version is not None:
-            cache.set(DATA_KEY, (version, raw), DATA_TIMEOUT)
+            _cache_op(cache.set, DATA_KEY, (version, raw), DATA_TIMEOUT)
         row = _from_raw(raw)
     with _state.lock:
         _state.memo = _Memo(version=version, row=row, loaded_at=time.monotonic())
@@ -261,13 +320,20 @@ def settings_changed(setting: str = "", **kwargs: Any) -> None:
     """setting_changed receiver: the cached row depends on the keys that decrypt it and on the cache."""
     if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES", "POSTMARK_CACHE"):
         clear()
+    if setting in ("CACHES", "POSTMARK_CACHE"):
+        _state.cache_failing = False  # another cache: its failure is logged anew
 
 
 def publish_change() -> None:
     """Tell every process that the row changed (a save runs this once it commits)."""
-    cache = caches[cache_alias()]
-    if is_shared(cache):
-        cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+    try:
+        cache = caches[cache_alias()]
+        if is_shared(cache):
+            cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+    except Exception as error:
+        # The save is committed: failing now would only turn it into a 500. Published once the cache answers.
+        _state.unpublished = True
+        _cache_failed(error)
     clear()
 
 

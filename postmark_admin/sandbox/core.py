@@ -9,8 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import outcomes, page, routes
+from .clock import SandboxClock
 from .faults import Fault, default_message
 from .records import ReceivedRequest, WebhookPost
+from .sending import new_message_id
 from .server import Answer, SandboxHTTPServer
 from .state import SandboxState
 from .templates import DEFAULT_TEMPLATES, Template, coerce_templates
@@ -47,11 +49,13 @@ class Sandbox:
             assert sandbox.messages[0]["To"] == "someone@example.com"
 
     ``latency`` (seconds, settable any time) is added once per request answered, once per TCP connection
-    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds suppressed addresses.
+    accepted and once more per TLS handshake (``https=True``). ``inactive`` holds addresses suppressed
+    on every stream (a bounce or complaint suppresses on its own stream: see :meth:`suppressed`).
     ``webhook_url`` (credentials may be in it, or in ``webhook_auth``) makes the sandbox post
     ``webhook_events`` back for every accepted message, as a webhook configured on each sending stream.
     ``templates`` (dicts in Postmark's shape, or :class:`~.templates.Template`) and ``message_streams``
-    (id -> "Transactional" | "Broadcasts" | "Inbound") replace the defaults.
+    (id -> "Transactional" | "Broadcasts" | "Inbound") replace the defaults. A Bulk API job's messages are
+    processed at ``bulk_rate`` per second of :attr:`clock` (freeze and advance it in tests).
 
     Every list attribute returns a snapshot copy; all state is guarded by one lock, in ``state`` (a
     ``state.SandboxState``, which the endpoints change).
@@ -76,6 +80,7 @@ class Sandbox:
         idle_timeout: float | None = None,
         webhook_retry_delays: Iterable[float] = (0.1, 0.3, 1.0),
         webhook_timeout: float = 5.0,
+        bulk_rate: float = 50.0,
     ) -> None:
         events = tuple(webhook_events)
         unknown = set(events) - set(outcomes.WEBHOOK_EVENTS)
@@ -97,6 +102,10 @@ class Sandbox:
         self.server_name = server_name
         self.idle_timeout = idle_timeout
         self.ca_path: str | None = None
+        #: Messages of a bulk job processed per second of :attr:`clock` (see :mod:`.bulk`).
+        self.bulk_rate = float(bulk_rate)
+        #: What time-dependent emulation reads: ``clock.freeze()`` and ``clock.advance(seconds)`` in tests.
+        self.clock = SandboxClock(on_advance=self.process_bulk)
 
         self.state = SandboxState(inactive, post_webhook=self._post_webhook)
         self._server: SandboxHTTPServer | None = None
@@ -176,12 +185,19 @@ class Sandbox:
 
     @property
     def inactive(self) -> set[str]:
-        """The suppressed addresses, lower-cased: a live set, to add addresses to or remove them from."""
+        """The addresses suppressed on every stream, lower-cased: a live set, to add addresses to or
+        remove them from. A hard bounce or spam complaint suppresses on its own stream: see
+        :meth:`suppressed`."""
         return self.state.inactive
 
     @inactive.setter
     def inactive(self, addresses: set[str]) -> None:
         self.state.inactive = addresses
+
+    def suppressed(self, stream: str = "outbound") -> set[str]:
+        """The addresses sending on ``stream`` is refused for: :attr:`inactive` and the stream's own
+        suppressions (a hard bounce or spam complaint there, ``POST .../suppressions``), lower-cased."""
+        return self.state.suppressed(stream)
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -277,12 +293,29 @@ class Sandbox:
         if inspection is not None:
             return inspection
         self.state.record_request(received)
+        self.process_bulk()  # a bulk job's messages fall due as the clock moves
         fault = self.state.take_fault(received)
         self.emulate_round_trip()
         if fault is not None and not fault.after_processing:
             return fault.answer()
         answer = routes.dispatch(self, received)
         return fault.answer() if fault is not None else answer
+
+    def process_bulk(self) -> int:
+        """Process the bulk messages due by :attr:`clock`: each is stored and delivered (webhooks follow)
+        like a message sent to ``/email``; a test job's are only counted. Returns how many were due."""
+        if not self.state.has_pending_bulk():
+            return 0
+        due = self.state.take_due_bulk(self.clock.now(), self.bulk_rate)
+        for message, checked, test_mode in due:
+            if test_mode:
+                continue
+            inactive = self.state.inactive_snapshot()
+            blocked = [address for address in checked.recipients if address in inactive]
+            if len(blocked) == len(checked.recipients):
+                continue  # Postmark drops a message whose every recipient is suppressed
+            self.state.accept(message, checked, new_message_id(), blocked, server_id=self.server_id)
+        return len(due)
 
     def _post_webhook(self, delivery: Delivery) -> None:
         self._sender.submit(delivery)

@@ -83,7 +83,7 @@ LINK_TRACKING: dict[str, tuple[str, ...]] = {
 }
 _CLIENT = {"Name": "Chrome 120.0", "Company": "Google", "Family": "Chrome"}
 _OS = {"Name": "Linux", "Company": "-", "Family": "Linux"}
-_USER_AGENT = (
+USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 )
 _GEO = {
@@ -158,7 +158,7 @@ def _recipient_event(
 
 def _reader() -> dict[str, Any]:
     """Who opened or clicked: the fixed client, OS, platform and user agent."""
-    return {"Client": dict(_CLIENT), "OS": dict(_OS), "Platform": "Desktop", "UserAgent": _USER_AGENT}
+    return {"Client": dict(_CLIENT), "OS": dict(_OS), "Platform": "Desktop", "UserAgent": USER_AGENT}
 
 
 def delivery(
@@ -266,6 +266,27 @@ def subscription_change(
         "Origin": "Recipient",
         "SuppressSending": True,
         "SuppressionReason": reason,
+    }
+
+
+def manual_subscription_change(
+    recipient: str, stream: str, server_id: int, at: dt.datetime, *, suppress: bool
+) -> dict[str, Any]:
+    """The SubscriptionChange of a suppression created (``suppress``) or deleted through the API or a
+    bounce's activation: no message behind it (``MessageID`` null), ``Origin`` "Customer". A lifted
+    suppression's ``SuppressionReason`` is null (unsure: Postmark documents only the suppressing case)."""
+    return {
+        "RecordType": "SubscriptionChange",
+        "MessageID": None,
+        "ServerID": server_id,
+        "MessageStream": stream,
+        "ChangedAt": postmark_timestamp(at),
+        "Recipient": recipient,
+        "Origin": "Customer",
+        "SuppressSending": suppress,
+        "SuppressionReason": "ManualSuppression" if suppress else None,
+        "Tag": None,
+        "Metadata": {},
     }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import account, sending
+from . import account, bulk, messages, sending, stats, suppressions
 from .records import ReceivedRequest
 from .server import Answer
 from .validation import NO_ENDPOINT, ApiError
@@ -26,6 +26,7 @@ class Route:
     pattern: re.Pattern[str]
     endpoint: Endpoint
     sends: bool = False  # accepts the POSTMARK_API_TEST token
+    reads_test_jobs: bool = False  # accepts it too, without a body (a bulk job's status)
 
     @property
     def literal_segments(self) -> int:
@@ -34,9 +35,11 @@ class Route:
         return sum(1 for segment in self.path.split("/") if segment and not segment.startswith("{"))
 
 
-def _route(method: str, path: str, endpoint: Endpoint, sends: bool = False) -> Route:
+def _route(
+    method: str, path: str, endpoint: Endpoint, sends: bool = False, reads_test_jobs: bool = False
+) -> Route:
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "/?$"
-    return Route(method, path, re.compile(regex, re.IGNORECASE), endpoint, sends)
+    return Route(method, path, re.compile(regex, re.IGNORECASE), endpoint, sends, reads_test_jobs)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -44,6 +47,8 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", "/email/batch", sending.email_batch, sends=True),
     _route("POST", "/email/withTemplate", sending.email_with_template, sends=True),
     _route("POST", "/email/batchWithTemplates", sending.email_batch_with_templates, sends=True),
+    _route("POST", "/email/bulk", bulk.email_bulk, sends=True),
+    _route("GET", "/email/bulk/{id}", bulk.bulk_status, reads_test_jobs=True),
     _route("GET", "/server", account.server),
     _route("GET", "/deliverystats", account.delivery_stats),
     _route("GET", "/message-streams", account.message_streams),
@@ -58,6 +63,19 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/webhooks/{id}", account.get_webhook),
     _route("PUT", "/webhooks/{id}", account.update_webhook),
     _route("DELETE", "/webhooks/{id}", account.delete_webhook),
+    _route("GET", "/message-streams/{stream}/suppressions/dump", suppressions.dump),
+    _route("POST", "/message-streams/{stream}/suppressions", suppressions.create),
+    _route("POST", "/message-streams/{stream}/suppressions/delete", suppressions.delete),
+    _route("GET", "/messages/outbound", messages.search),
+    _route("GET", "/messages/outbound/{id}/details", messages.message_details),
+    _route("GET", "/messages/outbound/{id}/dump", messages.message_dump),
+    _route("GET", "/stats/outbound", stats.outbound),
+    _route("GET", "/stats/outbound/sends", stats.sends),
+    _route("GET", "/stats/outbound/bounces", stats.bounces),
+    _route("GET", "/stats/outbound/spam", stats.spam),
+    _route("GET", "/stats/outbound/tracked", stats.tracked),
+    _route("GET", "/stats/outbound/opens", stats.opens),
+    _route("GET", "/stats/outbound/clicks", stats.clicks),
 )
 
 MISSING_TOKEN = (
@@ -95,7 +113,9 @@ def _check(sandbox: Sandbox, route: Route, received: ReceivedRequest) -> None:
     token = received.header("X-Postmark-Server-Token")
     if not token:
         raise ApiError(401, 10, MISSING_TOKEN)
-    if token != sandbox.token and not (route.sends and token == sending.TEST_TOKEN):
+    if token != sandbox.token and not (
+        (route.sends or route.reads_test_jobs) and token == sending.TEST_TOKEN
+    ):
         raise ApiError(401, 10, INVALID_TOKEN)
     if not _wants_json(received.header("Accept")):
         raise ApiError(415, 409, JSON_REQUIRED)

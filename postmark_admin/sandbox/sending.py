@@ -65,8 +65,8 @@ def send_one(
         # POSTMARK_API_TEST: validated, never delivered, no suppression check, no webhooks.
         result.update(ErrorCode=0, Message="Test job accepted")
         return result
-    inactive = sandbox.state.inactive_snapshot()
-    blocked = [address for address in checked.recipients if address in inactive]
+    suppressed = sandbox.state.suppressed(checked.stream)
+    blocked = [address for address in checked.recipients if address in suppressed]
     if blocked and len(blocked) == len(checked.recipients):
         raise inactive_refusal(blocked)
     sandbox.state.accept(message, checked, message_id, blocked, server_id=sandbox.server_id)

@@ -1,6 +1,6 @@
 """What a running sandbox holds, behind one lock: the traffic it received and recorded, the injected
 faults, and the Postmark-side state its endpoints read and change (suppressions, bounce records, webhook
-configurations).
+configurations, the sent messages that message search and statistics read).
 
 Each connection is served in its own thread, webhooks are posted from another, and a test reads from its
 own: every method takes the lock, and every list it returns is a copy.
@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
-from . import outcomes, payloads
+from . import outcomes, payloads, suppressions
+from .bulk import status_text
 from .faults import Fault
+from .messages import SentMessage
 from .records import ReceivedRequest, WebhookPost, utc_now
 from .validation import CheckedMessage
 from .webhook_sender import Delivery
@@ -25,8 +27,10 @@ from .webhook_sender import Delivery
 class SandboxState:
     """The state of one :class:`~.core.Sandbox`; its endpoints call these methods.
 
-    ``inactive`` is the set of suppressed addresses. Tests change it at will (without the lock), so the
-    sandbox reads it through :meth:`inactive_snapshot`; the sandbox itself changes it with the lock held.
+    ``inactive`` is the set of addresses suppressed on every stream. Tests change it at will (without the
+    lock), so the sandbox reads it through :meth:`inactive_snapshot`; the sandbox itself changes it with
+    the lock held. Suppressions of one stream (a hard bounce, a spam complaint, ``POST
+    .../suppressions``) are kept per stream, see :meth:`suppressed`.
     ``post_webhook`` is given each webhook post that follows an accepted message, after the lock is
     released.
     """
@@ -38,6 +42,10 @@ class SandboxState:
         self._webhooks_settled = threading.Condition(self._lock)
         self._requests: list[ReceivedRequest] = []
         self._messages: list[dict[str, Any]] = []
+        self._sent: list[SentMessage] = []
+        #: stream -> lower-cased address -> the suppression, in Postmark's shape (oldest first).
+        self._suppressions: dict[str, dict[str, dict[str, Any]]] = {}
+        self._created_at = utc_now()
         self._webhook_posts: list[WebhookPost] = []
         self._settled_count = 0
         # Webhook configurations are replaced, never changed in place: a copy of the list is a snapshot.
@@ -48,6 +56,9 @@ class SandboxState:
         self._round_trips = 0
         self._next_webhook_id = 1
         self._next_bounce_id = 1
+        # Bulk API jobs by ID: {"view": what GET /email/bulk/{id} shows, "messages", "processed", ...}.
+        self._bulk_jobs: dict[str, dict[str, Any]] = {}
+        self._bulk_pending = 0
 
     # -- traffic -----------------------------------------------------------------------------------
 
@@ -87,11 +98,18 @@ class SandboxState:
         with self._lock:
             return copy.deepcopy(self._messages)
 
+    def sent_messages(self) -> list[SentMessage]:
+        """Every accepted message as message search and statistics read it, oldest first (immutable)."""
+        with self._lock:
+            return list(self._sent)
+
     def clear(self) -> None:
-        """Forget the requests, messages and webhook posts kept (not the configuration, not ``inactive``)."""
+        """Forget the requests, messages and webhook posts kept (not the configuration, not ``inactive``,
+        not the suppressions and bounce records)."""
         with self._lock:
             self._requests.clear()
             self._messages.clear()
+            self._sent.clear()
             self._webhook_posts.clear()
             self._settled_count = 0
 
@@ -139,8 +157,13 @@ class SandboxState:
         stored = {**message, "MessageID": message_id}
         now = utc_now()
         events: list[outcomes.Event] = []
+        skipped = (
+            tuple(recipient for recipient in checked.recipients if recipient in blocked) if blocked else ()
+        )
+        sent = SentMessage(message_id, stored, checked, now, skipped)
         with self._lock:
             self._messages.append(stored)
+            self._sent.append(sent)
             hooks = list(self._webhooks)  # a snapshot: configurations are replaced, never changed
             wanted = outcomes.enabled_triggers(hooks, checked.stream)
             for recipient in checked.recipients:
@@ -181,8 +204,71 @@ class SandboxState:
                     self._next_bounce_id += 1
                     self._bounces.append(payloads.listed_bounce(copy.deepcopy(event.payload)))
                     if event.outcome.makes_inactive:
-                        self.inactive.add(recipient)
+                        stream = self._suppressions.setdefault(checked.stream, {})
+                        stream[recipient] = suppressions.record(
+                            recipient, event.outcome.type, "Recipient", now
+                        )
             return events
+
+    # -- bulk jobs ---------------------------------------------------------------------------------
+
+    def add_bulk_job(
+        self,
+        job_id: str,
+        *,
+        submitted_at: str,
+        subject: str,
+        messages: list[tuple[dict[str, Any], CheckedMessage]],
+        started: float,
+        test_mode: bool,
+    ) -> None:
+        """Keep an accepted bulk job; its ``messages`` are processed by :meth:`take_due_bulk`."""
+        with self._lock:
+            self._bulk_jobs[job_id] = {
+                "ID": job_id,
+                "SubmittedAt": submitted_at,
+                "Subject": subject,
+                "messages": messages,
+                "started": started,
+                "processed": 0,
+                "test_mode": test_mode,
+            }
+            self._bulk_pending += len(messages)
+
+    def has_pending_bulk(self) -> bool:
+        """Whether some bulk job still has messages to process (read without the lock: a hint)."""
+        return self._bulk_pending > 0
+
+    def take_due_bulk(self, now: float, rate: float) -> list[tuple[dict[str, Any], CheckedMessage, bool]]:
+        """The bulk messages due by ``now`` at ``rate`` messages per second, counted as processed:
+        ``(message, checked, test_mode)`` each, every one handed out once."""
+        due = []
+        with self._lock:
+            for job in self._bulk_jobs.values():
+                messages = job["messages"]
+                target = min(len(messages), int((now - job["started"]) * rate + 1e-9))
+                while job["processed"] < target:
+                    message, checked = messages[job["processed"]]
+                    due.append((message, checked, job["test_mode"]))
+                    job["processed"] += 1
+                    self._bulk_pending -= 1
+        return due
+
+    def bulk_job(self, job_id: str) -> dict[str, Any] | None:
+        """What ``GET /email/bulk/{id}`` shows of a job (None when there is none)."""
+        with self._lock:
+            job = self._bulk_jobs.get(job_id)
+            if job is None:
+                return None
+            total, processed = len(job["messages"]), job["processed"]
+            return {
+                "ID": job["ID"],
+                "SubmittedAt": job["SubmittedAt"],
+                "TotalMessages": total,
+                "PercentageCompleted": round(100.0 * processed / total, 2) if total else 100.0,
+                "Status": status_text(processed, total),
+                "Subject": job["Subject"],
+            }
 
     # -- bounces -----------------------------------------------------------------------------------
 
@@ -192,7 +278,9 @@ class SandboxState:
             return copy.deepcopy(self._bounces)
 
     def activate_bounce(self, bounce_id: int) -> dict[str, Any]:
-        """Mark a bounce record active again and lift the suppression of its address; return the record.
+        """Mark a bounce record active again and lift the suppression of its address (on its stream, and
+        in ``inactive``); return the record. A lifted suppression is reported as a SubscriptionChange
+        (see :meth:`change_suppressions`).
 
         Raise :class:`KeyError` when there is no such record.
         """
@@ -200,9 +288,91 @@ class SandboxState:
             for record in self._bounces:
                 if record["ID"] == bounce_id:
                     record["Inactive"] = False
-                    self.inactive.discard(record["Email"].lower())
-                    return copy.deepcopy(record)
-        raise KeyError(bounce_id)
+                    address = record["Email"].lower()
+                    stream = record["MessageStream"]
+                    was_suppressed = address in self.suppressed(stream)
+                    self.inactive.discard(address)
+                    self._suppressions.get(stream, {}).pop(address, None)
+                    found = copy.deepcopy(record)
+                    hooks = list(self._webhooks)
+                    break
+            else:
+                raise KeyError(bounce_id)
+        if was_suppressed:
+            self._post_subscription_changes(
+                hooks, stream, [address], suppress=False, server_id=found["ServerID"]
+            )
+        return found
+
+    def _post_subscription_changes(
+        self,
+        hooks: list[dict[str, Any]],
+        stream: str,
+        addresses: Iterable[str],
+        *,
+        suppress: bool,
+        server_id: int,
+    ) -> None:
+        """Hand ``post_webhook`` the SubscriptionChange webhooks that report a change made through the API
+        (the lock released: posting never waits for it)."""
+        now = utc_now()
+        events = [
+            outcomes.Event(
+                "SubscriptionChange",
+                payloads.manual_subscription_change(address, stream, server_id, now, suppress=suppress),
+            )
+            for address in addresses
+        ]
+        for delivery in outcomes.deliveries(hooks, stream, events):
+            self._post_webhook(delivery)
+
+    # -- suppressions ------------------------------------------------------------------------------
+
+    def suppressed(self, stream: str) -> set[str]:
+        """The addresses a send on ``stream`` is refused for: ``inactive`` and the stream's suppressions."""
+        with self._lock:
+            return self.inactive_snapshot() | set(self._suppressions.get(stream, ()))
+
+    def inactive_count(self) -> int:
+        """How many addresses are suppressed on some stream (``/deliverystats``' ``InactiveMails``)."""
+        with self._lock:
+            every = self.inactive_snapshot()
+            for records in self._suppressions.values():
+                every.update(records)
+            return len(every)
+
+    def suppressions(self, stream: str) -> list[dict[str, Any]]:
+        """The suppressions of ``stream`` as its dump lists them (see :func:`~.suppressions.listed`)."""
+        with self._lock:
+            return suppressions.listed(
+                self._suppressions.get(stream, {}), self.inactive_snapshot(), self._created_at
+            )
+
+    def change_suppressions(
+        self, stream: str, addresses: Iterable[object], *, delete: bool, server_id: int = 1
+    ) -> list[dict[str, Any]]:
+        """Suppress (``delete`` False) or reactivate each of ``addresses`` on ``stream``; return Postmark's
+        result for each, in order (see :func:`~.suppressions.change`).
+
+        Deleting a HardBounce suppression reactivates its bounce records, as at Postmark; deleting an
+        address of ``inactive`` lifts it on every stream. Each address whose standing changed is
+        reported to the stream's webhooks as a SubscriptionChange by the Customer, as Postmark does.
+        """
+        with self._lock:
+            records = self._suppressions.setdefault(stream, {})
+            results, changed = suppressions.change(
+                records, self.inactive_snapshot(), addresses, delete=delete, now=utc_now()
+            )
+            if delete:
+                for address in changed:
+                    self.inactive.discard(address)
+                    for bounce in self._bounces:
+                        if bounce["MessageStream"] == stream and bounce["Email"].lower() == address:
+                            bounce["Inactive"] = False
+            hooks = list(self._webhooks)
+        if changed:
+            self._post_subscription_changes(hooks, stream, changed, suppress=not delete, server_id=server_id)
+        return results
 
     # -- webhook configurations --------------------------------------------------------------------
 

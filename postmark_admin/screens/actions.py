@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext
 
 from ..backends import PostmarkBackend
-from ..config.effective import EffectiveConfig, WebhookCredential, effective_config
+from ..config.effective import EffectiveConfig, Source, WebhookCredential
+from ..config.mailers import mailer_config, mailer_options
 from ..exceptions import PostmarkAPIError, PostmarkError
 from ..message import PostmarkMessage
 from ..sending.client import PostmarkClient
@@ -43,15 +44,67 @@ class Outcome:
 # -- pure helpers ---------------------------------------------------------------------------------
 
 
-def describe_error(error: Exception) -> str:
-    """Postmark's exact ErrorCode and Message when it answered, else what went wrong."""
+def describe_error(error: Exception, config: EffectiveConfig | None = None) -> str:
+    """Postmark's exact ErrorCode and Message when it answered, and what to change where; else what went wrong."""
     if isinstance(error, PostmarkAPIError) and error.error_code is not None:
-        return gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
+        sentence = gettext("Postmark answered HTTP %(status)s, ErrorCode %(code)s: %(message)s") % {
             "status": error.status_code,
             "code": error.error_code,
             "message": error.message,
         }
+        advice = error_advice(error.error_code, config)
+        return f"{sentence} {advice}" if advice else sentence
     return str(error)
+
+
+def token_advice(config: EffectiveConfig | None) -> str:
+    """Where to correct the server token in use: this page, or the place in code that overrides it."""
+    resolved = config.sources.get("server_token") if config is not None else None
+    if resolved is not None and resolved.source is Source.ARGUMENT:
+        return gettext(
+            "The token in use comes from %(origin)s, which wins over this page: correct it there."
+        ) % {"origin": resolved.origin}
+    return gettext(
+        "Copy the Server API token again from Postmark (Servers, your server, API Tokens) into "
+        "“Server API token” on this page."
+    )
+
+
+def error_advice(error_code: int, config: EffectiveConfig | None = None) -> str:
+    """What to change, and where, for the ErrorCodes an admin can fix; empty for the others."""
+    if error_code == 10:
+        return token_advice(config)
+    if error_code in (400, 401):
+        return gettext(
+            "Enter a sender signature confirmed in Postmark (Sender Signatures) under “default From "
+            "address for test emails” on this page, or set POSTMARK_DEFAULT_FROM_EMAIL."
+        )
+    if error_code in (1226, 1235, 1236):
+        return gettext(
+            "Use a message stream ID that exists on this Postmark server (Servers, your server, Message "
+            "Streams), in the form or under “default message stream” on this page."
+        )
+    if error_code == 606:
+        return gettext(
+            "Postmark must be able to reach the webhook URL: serve this site on a public https:// address."
+        )
+    return ""
+
+
+def missing_token_reason(config: EffectiveConfig) -> str | None:
+    """Why no request can be made with ``config``'s token, and where to fix it; None when there is one."""
+    if "server_token" in config.undecryptable and not config.server_token:
+        return gettext(
+            "The stored server token cannot be decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS. Enter it "
+            "again under “Server API token” on this page, or add the previous SECRET_KEY to "
+            "SECRET_KEY_FALLBACKS in settings.py."
+        )
+    if not config.server_token:
+        return gettext(
+            "No server token is configured. Enter one under “Server API token” on this page, or set "
+            "POSTMARK_SERVER_TOKEN in settings.py or the environment."
+        )
+    return None
 
 
 def webhook_definition(url: str, credential: WebhookCredential, message_stream: str) -> dict[str, Any]:
@@ -121,27 +174,46 @@ def describe_server(server: Mapping[str, Any]) -> str:
 
 
 def _client(config: EffectiveConfig | None = None) -> PostmarkClient:
-    return PostmarkClient(config=config or effective_config())
+    return PostmarkClient(config=config or mailer_config())
 
 
 def verify_server_token() -> Outcome:
-    """``GET /server`` with the effective token: the server's name and delivery type, or why it was refused."""
+    """``GET /server`` with the effective token: the server's name and delivery type, or why it was refused.
+
+    Without a token nothing is sent to Postmark: the outcome says where to enter one.
+    """
+    config = mailer_config()
+    reason = missing_token_reason(config)
+    if reason is not None:
+        return Outcome(False, reason)
     try:
-        server = _client().get_server()
+        server = _client(config).get_server()
+    except PostmarkAPIError as error:
+        if error.status_code == 401 or error.error_code == 10:
+            lead = gettext("Postmark refused the server token. %(error)s")
+        else:
+            lead = gettext("The server token could not be verified. %(error)s")
+        return Outcome(False, lead % {"error": describe_error(error, config)})
     except PostmarkError as error:
         return Outcome(
-            False, gettext("The server token was refused. %(error)s") % {"error": describe_error(error)}
+            False,
+            gettext("The server token could not be verified. %(error)s") % {"error": describe_error(error)},
         )
     return Outcome(True, describe_server(server))
 
 
 def delivery_stats() -> Outcome:
     """``GET /deliverystats``, summarized."""
+    config = mailer_config()
+    reason = missing_token_reason(config)
+    if reason is not None:
+        return Outcome(False, gettext("Could not read delivery stats. %(error)s") % {"error": reason})
     try:
-        stats = _client().get_delivery_stats()
+        stats = _client(config).get_delivery_stats()
     except PostmarkError as error:
         return Outcome(
-            False, gettext("Could not read delivery stats. %(error)s") % {"error": describe_error(error)}
+            False,
+            gettext("Could not read delivery stats. %(error)s") % {"error": describe_error(error, config)},
         )
     return Outcome(True, summarize_delivery_stats(stats))
 
@@ -153,17 +225,22 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
             False,
             gettext(
                 'This site has no tracking webhook URL: add path("postmark/", include("postmark_admin.urls")) '
-                "to the URLconf."
+                "to the site's URLconf (ROOT_URLCONF), then configure the webhook again."
             ),
         )
-    config = effective_config()
+    config = mailer_config()
     if not config.webhook_credentials:
         return Outcome(
             False,
             gettext(
-                "Set a webhook username and password first: Postmark must authenticate to this site's webhook URL."
+                "No webhook credentials are configured, and Postmark must authenticate to this site's webhook "
+                "URL. Enter a “webhook username” and “webhook password” on this page and save them (or set "
+                "POSTMARK_WEBHOOK_AUTHORIZATION in settings.py), then configure the webhook again."
             ),
         )
+    reason = missing_token_reason(config)
+    if reason is not None:
+        return Outcome(False, gettext("The webhook was not configured. %(error)s") % {"error": reason})
     credential = config.webhook_credentials[0]
     body = webhook_definition(url, credential, message_stream)
     client = _client(config)
@@ -190,7 +267,8 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
         client.update_webhook(existing["ID"], update)
     except PostmarkError as error:
         return Outcome(
-            False, gettext("The webhook was not configured. %(error)s") % {"error": describe_error(error)}
+            False,
+            gettext("The webhook was not configured. %(error)s") % {"error": describe_error(error, config)},
         )
     return Outcome(
         True,
@@ -201,7 +279,14 @@ def configure_webhook(url: str | None, message_stream: str) -> Outcome:
 
 def send_test_email(recipient: str, subject: str, message_stream: str = "") -> Outcome:
     """Send one message through :class:`~postmark_admin.backends.PostmarkBackend` with the effective configuration."""
-    config = effective_config()
+    config = mailer_config()
+    reason = missing_token_reason(config)
+    if reason is not None:
+        return Outcome(
+            False,
+            gettext("The test email to %(recipient)s was not sent. %(error)s")
+            % {"recipient": recipient, "error": reason},
+        )
     body = gettext(
         "This is a test email sent from the admin through Postmark.\n\n"
         "If you can read it, the server token and the sender address work."
@@ -211,7 +296,8 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
         body,
         from_email=config.default_from_email,
         to=[recipient],
-        connection=PostmarkBackend(fail_silently=False),
+        # The default mailer's OPTIONS (Django 6.1 MAILERS), so the test uses what the site's mail uses.
+        connection=PostmarkBackend(fail_silently=False, **mailer_options()),
         message_stream=message_stream or None,
     )
     try:
@@ -220,7 +306,7 @@ def send_test_email(recipient: str, subject: str, message_stream: str = "") -> O
         return Outcome(
             False,
             gettext("The test email to %(recipient)s was not sent. %(error)s")
-            % {"recipient": recipient, "error": describe_error(error)},
+            % {"recipient": recipient, "error": describe_error(error, config)},
         )
     return Outcome(
         True,

@@ -34,6 +34,7 @@ FIELD_LABELS: Mapping[str, StrOrPromise] = {
     "default_from_email": _("From address of test emails"),
     "webhook_credentials": _("Webhook credentials"),
     "ignore_unsupported_features": _("Ignore unsupported features"),
+    "test_mode": _("Test mode"),
     "timeout": _("Request timeout"),
 }
 
@@ -81,7 +82,8 @@ def display_value(value: object) -> tuple[str, bool]:
     if isinstance(value, bool):
         return (gettext("yes") if value else gettext("no")), True
     if isinstance(value, float):
-        return gettext("%(seconds)s seconds") % {"seconds": number_format(value)}, True
+        seconds = int(value) if value.is_integer() else value  # "30 seconds", not "30.0 seconds"
+        return gettext("%(seconds)s seconds") % {"seconds": number_format(seconds)}, True
     if value in (None, ""):
         return gettext("not set"), False
     return str(value), True
@@ -116,11 +118,24 @@ def secret_source_note(config: EffectiveConfig, row_field: str) -> str:
     """One sentence for a secret input: where the effective value of this secret comes from."""
     resolved = config.sources[SECRET_FIELDS[row_field]]
     if resolved.source is Source.DEFAULT:
-        return gettext("No value is set anywhere.")
+        return gettext(
+            "No value is set anywhere: enter one here, or set it in settings.py or the environment."
+        )
     return gettext("The effective value comes from %(source)s (%(origin)s).") % {
         "source": source_text(resolved),
         "origin": resolved.origin,
     }
+
+
+def test_mode_warning(config: EffectiveConfig) -> str | None:
+    """The banner the settings page shows while test mode is on (and where it was switched on), or None."""
+    if not config.test_mode:
+        return None
+    resolved = config.sources["test_mode"]
+    return gettext(
+        "Test mode: Postmark validates messages but delivers nothing. Every send uses the "
+        "POSTMARK_API_TEST token; no webhooks follow. Test mode is on in %(source)s (%(origin)s)."
+    ) % {"source": source_text(resolved), "origin": resolved.origin}
 
 
 @dataclass(frozen=True)

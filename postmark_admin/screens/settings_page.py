@@ -53,7 +53,10 @@ class FieldGroup:
 
 #: The settings row's editable fields, in the groups both admins show them in.
 FIELD_GROUPS = (
-    FieldGroup(_("Sending"), ("server_token", "api_url", "message_stream", "default_from_email", "timeout")),
+    FieldGroup(
+        _("Sending"),
+        ("server_token", "api_url", "message_stream", "default_from_email", "timeout", "test_mode"),
+    ),
     FieldGroup(
         _("Webhooks"),
         ("webhook_username", "webhook_password"),
@@ -82,6 +85,7 @@ def page_context(request: HttpRequest, config: EffectiveConfig, can_use_api: boo
     urls = panels.webhook_urls(request)
     context: dict[str, Any] = {
         "config_rows": panels.config_rows(config),
+        "test_mode_warning": panels.test_mode_warning(config),
         "webhook_urls": urls,
         "webhook_warnings": panels.webhook_warnings(config, urls),
         "webhook_username": panels.webhook_username(config),

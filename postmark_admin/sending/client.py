@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("postmark_admin.sending.client")
 
+#: Postmark's test token: it validates a send and answers "Test job accepted", delivering nothing
+#: (the effective configuration's ``test_mode`` sends every message with it).
+TEST_SERVER_TOKEN = "POSTMARK_API_TEST"
+
 #: Answers worth retrying: nothing was sent.
 RETRY_STATUSES = frozenset({429, 503})
 
@@ -162,16 +166,28 @@ def error_from_answer(
     """The exception for a non-2xx answer, keeping Postmark's ErrorCode and Message."""
     error_code, message = error_code_and_message(answer)
     descriptions = {
-        401: _("Postmark refused the server token: check it in the Postmark settings."),
-        404: _("Postmark does not know this API endpoint: check the API URL."),
-        413: _("The request is too large for Postmark."),
+        401: _(
+            "Postmark refused the server token. Copy it again from Postmark (Servers, your server, API "
+            "Tokens) to where it is configured: the admin's Postmark settings page shows which place that is."
+        ),
+        404: _(
+            "Postmark does not know this API endpoint: check the API URL on the admin's Postmark settings "
+            "page (or POSTMARK_API_URL); leave it blank for https://api.postmarkapp.com/."
+        ),
+        413: _("The request is too large for Postmark: at most 10 MB per message and 50 MB per batch."),
         415: _("Postmark refused the request's content type."),
         422: _("Postmark refused the request."),
         429: _("Postmark is rate limiting this server; try again later."),
-        500: _("Postmark had an internal error; the message may or may not have been sent."),
+        500: _(
+            "Postmark had an internal error; the message may or may not have been sent. Look for it in "
+            "Postmark's activity before sending it again."
+        ),
         503: _("Postmark is unavailable (maintenance); try again later."),
     }
-    description = descriptions.get(status, _("Postmark answered with an unexpected HTTP status."))
+    description = descriptions.get(
+        status,
+        _("Postmark answered with an unexpected HTTP status: check that the API URL points at Postmark."),
+    )
     return PostmarkAPIError(
         description,
         status_code=status,
@@ -330,26 +346,43 @@ class PostmarkClient:
             }
         elif not isinstance(error, requests.RequestException):
             description = _(
-                "The request to Postmark failed (%(error)s); the message may or may not have been sent."
+                "The request to Postmark failed (%(error)s); the message may or may not have been sent. "
+                "Look for it in Postmark's activity before sending it again."
             ) % {"error": type(error).__name__}
         elif isinstance(error, requests.exceptions.ConnectTimeout):
-            description = _("Connecting to Postmark timed out; nothing was sent.")
+            description = _(
+                "Connecting to Postmark at %(url)s took longer than the timeout of %(seconds)s seconds "
+                "(from %(origin)s); nothing was sent. Check the network, or raise the timeout there."
+            ) % self._placeholders("timeout")
         elif isinstance(error, requests.exceptions.Timeout):
             description = _(
-                "Postmark did not answer within the timeout; the message may or may not have been sent."
-            )
+                "Postmark did not answer within the timeout of %(seconds)s seconds (from %(origin)s); the "
+                "message may or may not have been sent. Look for it in Postmark's activity before sending "
+                "it again, and raise the timeout there if Postmark is often this slow."
+            ) % self._placeholders("timeout")
         elif isinstance(error, requests.exceptions.SSLError):
             description = _(
-                "The TLS connection to Postmark failed (certificate or protocol); nothing was sent."
-            )
+                "The TLS connection to %(url)s failed (certificate or protocol); nothing was sent. For a "
+                "private certificate authority, point REQUESTS_CA_BUNDLE at its certificate."
+            ) % self._placeholders("api_url")
         elif not ambiguous:
-            description = _("Could not connect to Postmark at %(url)s; nothing was sent.") % {
-                "url": self.config.api_url
-            }
+            description = _(
+                "Could not connect to Postmark at %(url)s (the API URL, from %(origin)s); nothing was "
+                "sent. Check that address and the network."
+            ) % self._placeholders("api_url")
         else:
-            description = _("The connection to Postmark broke; the message may or may not have been sent.")
+            description = _(
+                "The connection to Postmark broke; the message may or may not have been sent. Look for it "
+                "in Postmark's activity before sending it again."
+            )
         # The original exception text is left out: it can hold the request (and its headers).
         return PostmarkTransportError(description, ambiguous=ambiguous)
+
+    def _placeholders(self, field: str) -> dict[str, str]:
+        """The API URL, the timeout, and where ``field``'s value came from, for an error's sentence."""
+        resolved = self.config.sources.get(field)
+        origin = resolved.origin if resolved is not None else field
+        return {"url": self.config.api_url, "seconds": f"{self.config.timeout:g}", "origin": origin}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.request(method, path, **kwargs)[1]

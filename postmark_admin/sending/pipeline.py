@@ -24,6 +24,8 @@ import requests
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
+from .. import signals
+from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, Source, app_settings
 from ..exceptions import (
     PostmarkAPIError,
@@ -34,7 +36,8 @@ from ..exceptions import (
     PostmarkUnsupportedFeature,
 )
 from .batching import Chunk, plan_chunks
-from .client import PostmarkClient, error_code_and_message
+from .bulk import BulkRequest, bulk_outcome, bulk_request, send_bulk, wants_bulk
+from .client import TEST_SERVER_TOKEN, PostmarkClient, error_code_and_message
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
 
@@ -62,16 +65,47 @@ def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[str | None
 
 
 def prepare(
-    messages: Sequence[EmailMessage], config: EffectiveConfig, *, fail_silently: bool
+    messages: Sequence[EmailMessage],
+    config: EffectiveConfig,
+    *,
+    fail_silently: bool,
+    connection: Any = None,
+    bulk: list[tuple[int, BulkRequest]] | None = None,
+    bulk_default: bool = False,
 ) -> list[tuple[int, PreparedMessage]]:
-    """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed."""
+    """Map every message; a mapping error is raised now (nothing sent) or, silently, marks that message failed.
+
+    :data:`~postmark_admin.signals.pre_send` goes to each message first; a cancelled one is left out.
+    Messages for the Bulk API (see :func:`~.bulk.wants_bulk`) go to ``bulk`` when it is given.
+    """
     prepared = []
     default_from, replaced = _default_from(config)  # once per call, not per message
     message_stream = config.message_stream
     ignore_unsupported_features = config.ignore_unsupported_features
     send_defaults = app_settings.SEND_DEFAULTS
+    # One list check per call when nobody listens. bench/send.py --signals (2,000 messages, best of 9,
+    # a loaded 2-core machine): 12.9-14.8 µs per message with no receiver, as before the signals
+    # (13.7-14.3 µs); one no-op pre_send receiver adds about 2 µs per message.
+    announce = bool(signals.pre_send.receivers)
     for index, message in enumerate(messages):
+        if announce and not signals.send_pre_send(message, connection):
+            _set_status(message, PostmarkStatus(cancelled=True))
+            continue
         try:
+            if bulk is not None and wants_bulk(message, bulk_default):
+                bulk.append(
+                    (
+                        index,
+                        bulk_request(
+                            message,
+                            message_stream=message_stream,
+                            ignore_unsupported_features=ignore_unsupported_features,
+                            from_email=default_from if message.from_email in replaced else None,
+                            send_defaults=send_defaults,
+                        ),
+                    )
+                )
+                continue
             result = build_payload(
                 message,
                 message_stream=message_stream,
@@ -94,10 +128,16 @@ def prepare(
     return prepared
 
 
-def _post(client: PostmarkClient, chunk: Chunk) -> tuple[requests.Response, Any] | PostmarkError:
+def _post(
+    client: PostmarkClient, chunk: Chunk, test_token: Secret | None
+) -> tuple[requests.Response, Any] | PostmarkError:
     try:
         return client.exchange(
-            "POST", chunk.path, data=chunk.body(), server_token=chunk.server_token, raise_for_status=False
+            "POST",
+            chunk.path,
+            data=chunk.body(),
+            server_token=test_token or chunk.server_token,
+            raise_for_status=False,
         )
     except PostmarkError as error:
         return error
@@ -194,19 +234,52 @@ class _Tally:
                 self.errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
 
 
+def _post_send(messages: Sequence[EmailMessage], connection: Any) -> None:
+    """:data:`~postmark_admin.signals.post_send` for each message given a status by this call (not cancelled)."""
+    if not signals.post_send.receivers:
+        return
+    for message in messages:
+        status = getattr(message, "postmark_status", None)
+        if isinstance(status, PostmarkStatus) and not status.cancelled:
+            signals.send_post_send(message, status, connection)
+
+
 def send_messages(
-    messages: Sequence[EmailMessage], config: EffectiveConfig, *, fail_silently: bool = False
+    messages: Sequence[EmailMessage],
+    config: EffectiveConfig,
+    *,
+    fail_silently: bool = False,
+    connection: Any = None,
+    bulk: bool = False,
 ) -> int:
-    """Send ``messages``; returns how many Postmark accepted (for at least one recipient)."""
+    """Send ``messages``; returns how many Postmark accepted (for at least one recipient).
+
+    ``connection`` (the backend) is what the send signals name as their sender; ``bulk`` sends every
+    message that does not say otherwise through the Bulk API (see :mod:`.bulk`).
+    """
     messages = list(messages)
     if not messages:
         return 0
-    prepared = prepare(messages, config, fail_silently=fail_silently)
+    bulk_requests: list[tuple[int, BulkRequest]] = []
+    prepared = prepare(
+        messages,
+        config,
+        fail_silently=fail_silently,
+        connection=connection,
+        bulk=bulk_requests,
+        bulk_default=bulk,
+    )
     chunks = plan_chunks(prepared)
-    if not chunks:
+    if not chunks and not bulk_requests:
+        _post_send(messages, connection)  # every message was cancelled or (silently) failed mapping
         return 0
     client = PostmarkClient(config)
-    if any(chunk.server_token is None for chunk in chunks):
+    # Test mode sends every message (esp_extra's server tokens too) with Postmark's test token.
+    test_token = Secret(TEST_SERVER_TOKEN) if config.test_mode else None
+    if test_token is None and (
+        any(chunk.server_token is None for chunk in chunks)
+        or any(request.server_token is None for _index, request in bulk_requests)
+    ):
         try:
             config.require_server_token()
         except PostmarkError:
@@ -220,12 +293,17 @@ def send_messages(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="postmark") as pool:
             # map() yields in request order as answers arrive: the first chunk's results are
             # mapped while later chunks are still in flight.
-            answered = pool.map(lambda chunk: _post(client, chunk), chunks)
+            answered = pool.map(lambda chunk: _post(client, chunk, test_token), chunks)
             for chunk, outcome in zip(chunks, answered, strict=True):
                 tally.add(chunk, outcome)
     else:
         for chunk in chunks:
-            tally.add(chunk, _post(client, chunk))
+            tally.add(chunk, _post(client, chunk, test_token))
+    for index, request in bulk_requests:  # one request each, after the batches
+        status, error = bulk_outcome(request, send_bulk(client, request, test_token), messages[index])
+        tally.statuses[index], tally.accepted[index] = status, error is None
+        if error is not None:
+            tally.errors[index] = error
     statuses, accepted, errors = tally.statuses, tally.accepted, tally.errors
 
     failures: list[PostmarkError] = []
@@ -238,6 +316,7 @@ def send_messages(
             if not (ignore_refused and isinstance(errors[index], PostmarkRecipientsRefused)):
                 failures.append(errors[index])
         _set_status(messages[index], status)
+    _post_send(messages, connection)
     sent = sum(accepted.values())
     if failures:
         for failure in failures:

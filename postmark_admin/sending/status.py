@@ -37,6 +37,28 @@ class RecipientStatus:
     message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class BulkJob:
+    """A Bulk API job as Postmark last described it (``POST /email/bulk``, ``GET /email/bulk/{id}``).
+
+    ``status`` is Postmark's text ("Accepted" at first; the later values are not published).
+    ``percentage_completed`` and ``total_messages`` come with a poll
+    (:func:`postmark_admin.sending.bulk.bulk_status`), not with the first answer.
+    """
+
+    id: str
+    status: str
+    submitted_at: str | None = None
+    percentage_completed: float | None = None
+    total_messages: int | None = None
+    subject: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether Postmark reports every message of the job processed."""
+        return self.status.lower() == "completed" or (self.percentage_completed or 0) >= 100
+
+
 @dataclass
 class PostmarkStatus:
     """The result of sending one Django message (django-anymail's ``anymail_status`` names)."""
@@ -54,6 +76,10 @@ class PostmarkStatus:
     esp_response: Any = None
     #: The error that stopped this message, if any.
     error: Exception | None = None
+    #: A :data:`~postmark_admin.signals.pre_send` receiver cancelled the message: nothing was sent.
+    cancelled: bool = False
+    #: The Bulk API job the message went out in (see :mod:`postmark_admin.sending.bulk`), else None.
+    bulk_job: BulkJob | None = None
 
     @property
     def message_ids(self) -> set[str]:

@@ -33,7 +33,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import log
 
 from ..config.api_hosts import guard_api_url_change
-from ..config.effective import effective_config
+from ..config.mailers import mailer_config
 from ..exceptions import PostmarkSettingsUnavailable
 from ..models import PostmarkSettings, WebhookEvent
 from ..screens import actions, settings_page
@@ -95,7 +95,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
     def _unavailable(self) -> HttpResponse | None:
         """While the settings row cannot be read: the page with that error (HTTP 503), not a form nor a 500."""
         try:
-            effective_config()
+            mailer_config()
         except PostmarkSettingsUnavailable as error:
             context = {"page_title": self.page_title, "header_icon": self.header_icon, "error": str(error)}
             template = "postmark_admin/wagtail/settings_unavailable.html"
@@ -112,7 +112,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
         self, form_class: type[forms.ModelForm[PostmarkSettings]] | None = None
     ) -> forms.ModelForm[PostmarkSettings]:
         form: forms.ModelForm[PostmarkSettings] = super().get_form(form_class)
-        config = effective_config()
+        config = mailer_config()
         for name, field in form.fields.items():
             settings_page.note_secret_source(name, field, config)
         return form
@@ -142,7 +142,7 @@ class SettingsEditView(ForbiddenMixin, generic.EditView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
         can_use_api = settings_page.has_api_permission(self.request)
-        context.update(settings_page.page_context(self.request, effective_config(), can_use_api))
+        context.update(settings_page.page_context(self.request, mailer_config(), can_use_api))
         if events_policy.user_has_permission(self.request.user, "view"):
             context["events_index_url"] = reverse(f"{EVENTS_NAMESPACE}:index")
         # The page itself needs the change permission, which is all the button needs.
@@ -192,7 +192,7 @@ class GeneratePasswordView(ForbiddenMixin, WagtailAdminTemplateMixin, TemplateVi
         )
         can_use_api = settings_page.has_api_permission(request)
         context = self.get_context_data(
-            **settings_page.new_password_context(request, new, effective_config(), can_use_api),
+            **settings_page.new_password_context(request, new, mailer_config(), can_use_api),
             settings_url=settings_url(),
         )
         if can_use_api:

@@ -148,3 +148,48 @@ def test_generate_a_webhook_password_and_hand_it_to_postmark(
     assert live_sandbox.webhooks[0]["HttpAuth"]["Password"] == shown
     assert shown not in page.content()
     assert_page_hides_secrets(page)
+
+
+def test_switching_test_mode_on_shows_the_banner_and_delivers_nothing(
+    live_server, live_sandbox, page, django_user_model
+):
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-password")
+    login_url = f"{live_server.url}/admin/login/?next=/admin/postmark_admin/postmarksettings/"
+    log_in_with_the_form(page, login_url, "admin", "admin-password")
+    page.wait_for_selector("#postmark-effective-config")
+    assert page.locator(".postmark-test-mode").count() == 0
+
+    page.select_option("select[name=test_mode]", label="On: Postmark validates messages but delivers nothing")
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    banner = page.locator("#postmark-effective-config .postmark-test-mode li.warning")
+    banner.wait_for()
+    assert banner.is_visible()
+    text = banner.inner_text()
+    assert text.startswith("Test mode: Postmark validates messages but delivers nothing."), text
+    assert "database PostmarkSettings.test_mode" in text
+    # The banner sits at the top of the panel, above the table, styled as a warning (not plain text).
+    assert banner.bounding_box()["y"] < page.locator("#postmark-effective-config table").bounding_box()["y"]
+    # Django's warning message styling: a coloured background, not plain text.
+    background = banner.evaluate("element => getComputedStyle(element).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
+    assert "yes" in page.inner_text(".postmark-config-test_mode")
+    save_screenshot(page, "settings-test-mode")
+
+    # A test email now goes with the test token: Postmark's answer, nothing stored, no webhook.
+    page.fill("#id_test_recipient", "someone@example.com")
+    with page.expect_navigation():
+        page.click("input[name=_send_test_email]")
+    page.wait_for_selector(".messagelist li.success")
+    [request] = [r for r in live_sandbox.requests if r.path == "/email"]
+    assert request.headers["X-Postmark-Server-Token"] == "POSTMARK_API_TEST"
+    assert live_sandbox.messages == []
+
+    page.select_option(
+        "select[name=test_mode]", label="Inherit (settings.py, then the environment, then off)"
+    )
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist li")
+    assert "was changed successfully" in page.inner_text(".messagelist"), page.inner_text("#content")[:3000]
+    assert page.locator(".postmark-test-mode").count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from datetime import timedelta
 
@@ -137,7 +138,36 @@ def test_effective_configuration_panel_lists_every_field_with_its_source(superus
         assert label in html
     assert "https://api.postmarkapp.com/" in html
     assert "settings.DEFAULT_FROM_EMAIL" in html
-    assert "No value is set anywhere." in html
+    assert "No value is set anywhere: enter one here, or set it in settings.py or the environment." in html
+
+
+def _config_row(html: str, name: str) -> str:
+    """The text of the effective-configuration panel's row for ``name``, tags removed."""
+    [row] = re.findall(rf'<tr class="postmark-config-{name}">(.*?)</tr>', html, flags=re.S)
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", row)).split())
+
+
+def test_the_panel_shows_the_timeout_from_email_timeout(superuser_client, settings):
+    # Issue 12, item 5: Django's EMAIL_TIMEOUT counts, and the panel says it is where the value came from.
+    if django.VERSION >= (6, 1):
+        del settings.MAILERS  # Django 6.1 refuses EMAIL_TIMEOUT beside MAILERS
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert _config_row(get_page(superuser_client), "timeout") == "Request timeout 30 seconds default default"
+    settings.EMAIL_TIMEOUT = 12
+    assert (
+        _config_row(get_page(superuser_client), "timeout")
+        == "Request timeout 12 seconds settings.py settings.EMAIL_TIMEOUT"
+    )
+
+
+def test_the_panel_shows_the_default_mailers_options(superuser_client, settings):
+    settings.MAILERS = {
+        "default": {"BACKEND": "postmark_admin.backends.PostmarkBackend", "OPTIONS": {"timeout": 4}}
+    }
+    assert (
+        _config_row(get_page(superuser_client), "timeout")
+        == "Request timeout 4 seconds code argument settings.MAILERS['default']['OPTIONS']['timeout']"
+    )
 
 
 def test_undecryptable_secret_shows_an_admin_error(superuser_client, assert_no_secrets):
@@ -403,3 +433,14 @@ def test_unreadable_settings_row_shows_the_error_not_a_500(superuser_client, tmp
             assert level == "error" and "could not be read from the database" in text
         changelist = superuser_client.get(reverse("admin:postmark_admin_webhookevent_changelist"))
         assert changelist.status_code == 200
+
+
+def test_test_mode_is_a_field_of_the_row_and_the_page_warns_while_it_is_on(superuser_client):
+    assert "postmark-test-mode" not in get_page(superuser_client)
+    response = superuser_client.post(reverse(SETTINGS_URL), form_data(test_mode="True"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert PostmarkSettings.get_solo().test_mode is True
+    html = get_page(superuser_client)
+    assert '<ul class="messagelist postmark-test-mode" role="alert"><li class="warning">' in html
+    assert "Test mode: Postmark validates messages but delivers nothing." in html
+    assert "database PostmarkSettings.test_mode" in html

@@ -30,7 +30,10 @@ def test_user_action_sends_to_selected_users(client, operator, sandbox, django_u
     )
     found = messages_of(response)
     assert ("success", "Sent a Postmark test email to 1 user.") in found
-    assert ("warning", "1 user has no email address.") in found
+    assert (
+        "warning",
+        "1 user has no email address, so no test email was sent to them: add one on their user page.",
+    ) in found
     assert [m["To"] for m in sandbox.messages] == ["operator@example.com"]
 
 

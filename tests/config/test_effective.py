@@ -50,6 +50,7 @@ PRECEDENCE = [
         ("POSTMARK_DEFAULT_FROM_EMAIL", "env@example.com"),
         "Tests <tests@example.com>",
     ),
+    ("test_mode", True, ("POSTMARK_TEST_MODE", False), ("POSTMARK_TEST_MODE", "true"), False),
     ("timeout", 5.0, ("POSTMARK_TIMEOUT", 7.5), ("POSTMARK_TIMEOUT", "9"), 30.0),
 ]
 

@@ -16,7 +16,7 @@ def test_welcome_mail(postmark_outbox):
     [message] = postmark_outbox.messages
     assert message["To"] == "ann@example.com"
     assert message["Subject"] == "Welcome"
-    assert message["MessageStream"] == "outbound"
+    assert message["TextBody"] == "Thanks for signing up."
 
 
 @pytest.mark.postmark_sandbox(inactive=["gone@example.com"])

@@ -147,9 +147,36 @@ async function main() {
   out.edited = await client.editWebhook(out.created.ID, { Triggers: { Delivery: { Enabled: true } } });
   out.deleted = await client.deleteWebhook(out.created.ID);
 
+  // The deliverability desk's calls: message search and details, statistics, suppressions.
+  out.outboundToAnn = await client.getOutboundMessages({ count: 10, offset: 0, recipient: "ann@example.com" });
+  out.outboundAll = await client.getOutboundMessages();
+  out.outboundOnBroadcast = await client.getOutboundMessages({ messageStream: "broadcast", fromDate: process.env.YESTERDAY });
+  out.outboundDetails = await client.getOutboundMessageDetails(out.sendEmail.MessageID);
+  out.outboundDump = await client.getOutboundMessageDump(out.sendEmail.MessageID);
+  out.missingMessage = await failure(client.getOutboundMessageDetails("no-such-message"));
+  out.overview = await client.getOutboundOverview({ messageStream: "outbound" });
+  out.overviewFromTomorrow = await client.getOutboundOverview({ fromDate: process.env.TOMORROW });
+  out.sentCounts = await client.getSentCounts({ fromDate: process.env.YESTERDAY, toDate: process.env.TOMORROW });
+  out.bounceCounts = await client.getBounceCounts();
+  out.spamCounts = await client.getSpamComplaintsCounts();
+  out.trackedCounts = await client.getTrackedEmailCounts();
+  out.openCounts = await client.getEmailOpenCounts();
+  out.clickCounts = await client.getClickCounts();
+  out.badStatsDate = await failure(client.getOutboundOverview({ fromDate: "someday" }));
+  out.suppressions = await client.getSuppressions("outbound");
+  out.createdSuppressions = await client.createSuppressions("outbound", {
+    Suppressions: [{ EmailAddress: "manual@example.com" }, { EmailAddress: "not an address" }],
+  });
+  out.manualSuppressions = await client.getSuppressions("outbound", { suppressionReason: "ManualSuppression" });
+  out.deletedSuppressions = await client.deleteSuppressions("outbound", {
+    Suppressions: [{ EmailAddress: "manual@example.com" }, { EmailAddress: "hardbounce@example.com" }],
+  });
+  out.suppressionsLeft = await client.getSuppressions("outbound");
+  out.badSuppressionFilter = await failure(client.getSuppressions("outbound", { origin: "Mars" }));
+
   out.missingWebhook = await failure(client.getWebhook(out.created.ID));
   out.missingBounce = await failure(client.getBounce(999999));
-  out.notEmulated = await failure(client.getOutboundOverview());
+  out.notEmulated = await failure(client.getEmailOpenPlatformUsage());
   process.stdout.write(JSON.stringify(out));
 }
 
@@ -223,4 +250,43 @@ def test_the_official_node_client_against_the_sandbox(node_client, tmp_path):
     assert (out["missingWebhook"]["statusCode"], out["missingWebhook"]["code"]) == (422, 1400)
     assert (out["missingBounce"]["statusCode"], out["missingBounce"]["code"]) == (422, 1001)
     assert (out["notEmulated"]["statusCode"], out["notEmulated"]["code"]) == (404, 404)
-    assert out["notEmulated"]["message"].startswith("No API endpoint at GET /stats/outbound")
+    assert out["notEmulated"]["message"].startswith("No API endpoint at GET /stats/outbound/opens/platforms")
+
+    # Message search (camelCase filters, the client's default paging), details with events, dump.
+    assert [m["MessageID"] for m in out["outboundToAnn"]["Messages"]] == [
+        out["sendEmailWithTemplate"]["MessageID"],
+        out["sendEmail"]["MessageID"],
+    ]
+    assert out["outboundAll"]["TotalCount"] == 5  # the outbound stream's five accepted messages
+    assert [m["Subject"] for m in out["outboundOnBroadcast"]["Messages"]] == ["3"]
+    details = out["outboundDetails"]
+    assert (details["TextBody"], details["Status"]) == ("Hello", "Sent")
+    assert [event["Type"] for event in details["MessageEvents"]] == ["Delivered"]
+    assert "Subject: Hi" in out["outboundDump"]["Body"]
+    assert (out["missingMessage"]["statusCode"], out["missingMessage"]["code"]) == (422, 701)
+
+    # Statistics: the overview and the per-day counts.
+    assert (out["overview"]["Sent"], out["overview"]["Bounced"]) == (5, 1)
+    assert out["overviewFromTomorrow"]["Sent"] == 0
+    assert out["sentCounts"]["Sent"] == 6 and len(out["sentCounts"]["Days"]) == 1
+    assert out["bounceCounts"]["HardBounce"] == 2
+    assert out["spamCounts"] == {"Days": [], "SpamComplaint": 0}
+    assert (out["trackedCounts"]["Tracked"], out["openCounts"]["Opens"], out["clickCounts"]["Clicks"]) == (
+        0,
+        0,
+        0,
+    )
+    assert (out["badStatsDate"]["statusCode"], out["badStatsDate"]["code"]) == (422, 900)
+
+    # Suppressions: the hard bounce on outbound, created, filtered by reason, deleted.
+    assert [(s["EmailAddress"], s["SuppressionReason"]) for s in out["suppressions"]["Suppressions"]] == [
+        ("hardbounce@example.com", "HardBounce")
+    ]
+    assert [(r["Status"], r["Message"]) for r in out["createdSuppressions"]["Suppressions"]] == [
+        ("Suppressed", None),
+        ("Failed", "An invalid email address was provided."),
+    ]
+    assert [s["EmailAddress"] for s in out["manualSuppressions"]["Suppressions"]] == ["manual@example.com"]
+    assert [r["Status"] for r in out["deletedSuppressions"]["Suppressions"]] == ["Deleted", "Deleted"]
+    assert out["suppressionsLeft"]["Suppressions"] == []
+    assert (out["badSuppressionFilter"]["statusCode"], out["badSuppressionFilter"]["code"]) == (422, 1405)

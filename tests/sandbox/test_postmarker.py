@@ -54,6 +54,16 @@ EMULATED = {
     "bounces.activate",
     "bounces.tags",
     "bounces.deliverystats",
+    "messages.outbound.all",
+    "messages.outbound.get",
+    "messages.outbound.get_dump",
+    "stats.overview",
+    "stats.sends",
+    "stats.bounces",
+    "stats.spam",
+    "stats.tracked",
+    "stats.opens",
+    "stats.clicks",
 }
 
 
@@ -84,25 +94,15 @@ NOT_EMULATED = {
     "senders.resend": lambda p: p.senders.resend(1),
     "senders.verifyspf": lambda p: p.senders.verifyspf(1),
     "senders.requestnewdkim": _request_new_dkim,
-    "messages.outbound.all": lambda p: p.messages.outbound.all(),
-    "messages.outbound.get": lambda p: p.messages.outbound.get("id"),
-    "messages.outbound.get_dump": lambda p: p.messages.outbound.get_dump("id"),
     "messages.outbound.opens.all": lambda p: p.messages.outbound.opens.all(),
     "messages.outbound.opens.get": lambda p: p.messages.outbound.opens.get("id"),
     "messages.inbound.all": lambda p: p.messages.inbound.all(),
     "messages.inbound.get": lambda p: p.messages.inbound.get("id"),
     "messages.inbound.bypass": lambda p: p.messages.inbound.bypass("id"),
     "messages.inbound.retry": lambda p: p.messages.inbound.retry("id"),
-    "stats.overview": lambda p: p.stats.overview(),
-    "stats.sends": lambda p: p.stats.sends(),
-    "stats.bounces": lambda p: p.stats.bounces(),
-    "stats.spam": lambda p: p.stats.spam(),
-    "stats.tracked": lambda p: p.stats.tracked(),
-    "stats.opens": lambda p: p.stats.opens(),
     "stats.opens_platforms": lambda p: p.stats.opens_platforms(),
     "stats.emailclients": lambda p: p.stats.emailclients(),
     "stats.readtimes": lambda p: p.stats.readtimes(),
-    "stats.clicks": lambda p: p.stats.clicks(),
     "stats.browserfamilies": lambda p: p.stats.browserfamilies(),
     "stats.clicks_platforms": lambda p: p.stats.clicks_platforms(),
     "stats.location": lambda p: p.stats.location(),
@@ -289,7 +289,7 @@ def test_bounces(postmark, sandbox):
     assert postmark.bounces.get_dump(hard.ID) == hard.dump
     assert hard.activate() == "OK"
     assert hard.Inactive is False
-    assert "hardbounce1@example.com" not in sandbox.inactive
+    assert "hardbounce1@example.com" not in sandbox.suppressed("outbound")
     with pytest.raises(ClientError) as cannot:
         postmark.bounces.activate(every[0].ID)
     assert cannot.value.error_code == 1003
@@ -335,3 +335,113 @@ def test_message_streams_and_webhooks_crud(postmark):
     with pytest.raises(ClientError) as gone:
         postmark.call("GET", f"/webhooks/{hook_id}")
     assert gone.value.error_code == 1400
+
+
+# -- messages, statistics, suppressions: the deliverability desk's calls -------------------------------
+
+
+@pytest.fixture
+def sent(postmark):
+    """Three messages on the outbound stream: a tracked delivery, a hard bounce, a spam complaint."""
+    delivered = postmark.emails.send(
+        From=SENDER,
+        To="Ann <ann@example.com>",
+        Subject="Your order",
+        HtmlBody='<p><a href="https://shop.example.com/o/1">Order</a></p>',
+        TrackOpens=True,
+        TrackLinks="HtmlOnly",
+        Tag="order",
+        Metadata={"order": "1"},
+    )
+    bounced = postmark.emails.send(From=SENDER, To="hardbounce@example.com", Subject="Hi", TextBody="x")
+    complained = postmark.emails.send(From=SENDER, To="spamcomplaint@example.com", Subject="Hi", TextBody="x")
+    return delivered["MessageID"], bounced["MessageID"], complained["MessageID"]
+
+
+def test_outbound_messages_search_details_and_dump(postmark, sent):
+    delivered, bounced, complained = sent
+    every = postmark.messages.outbound.all()
+    assert [message.MessageID for message in every] == [complained, bounced, delivered]
+    assert {message.Status for message in every} == {"Sent"}
+    assert [m.MessageID for m in postmark.messages.outbound.all(recipient="ANN@example.com")] == [delivered]
+    assert [m.MessageID for m in postmark.messages.outbound.all(tag="order", subject="order")] == [delivered]
+    assert [m.MessageID for m in postmark.messages.outbound.all(count=1, offset=1)] == [bounced]
+    today = eastern_now().date()
+    assert postmark.messages.outbound.all(fromdate=today + dt.timedelta(days=1)) == []
+    assert len(postmark.messages.outbound.all(todate=today)) == 3
+
+    details = postmark.messages.outbound.get(delivered)
+    assert details.To == [{"Email": "ann@example.com", "Name": "Ann"}]
+    assert details.Metadata == {"order": "1"}
+    assert [event["Type"] for event in details.MessageEvents] == ["Delivered", "Opened", "LinkClicked"]
+    assert details.MessageEvents[2]["Details"]["Link"] == "https://shop.example.com/o/1"
+    assert "Order" in details.HtmlBody
+    bounce = postmark.messages.outbound.get(bounced)
+    assert [event["Type"] for event in bounce.MessageEvents] == ["Bounced", "SubscriptionChanged"]
+    [record] = postmark.bounces.all(messageID=bounced)
+    assert bounce.MessageEvents[0]["Details"]["BounceID"] == str(record.ID)
+    assert "Subject: Your order" in postmark.messages.outbound.get_dump(delivered)
+    with pytest.raises(ClientError) as missing:
+        postmark.messages.outbound.get("no-such-message")
+    assert missing.value.error_code == 701
+
+
+def test_outbound_statistics(postmark, sent):
+    overview = postmark.stats.overview()
+    assert (overview["Sent"], overview["Bounced"], overview["SpamComplaints"]) == (3, 1, 1)
+    assert (overview["BounceRate"], overview["SpamComplaintsRate"]) == (33.333, 33.333)
+    assert (overview["Opens"], overview["UniqueOpens"], overview["TotalClicks"]) == (1, 1, 1)
+    assert (overview["Tracked"], overview["WithOpenTracking"], overview["WithLinkTracking"]) == (1, 1, 1)
+    assert postmark.stats.overview(tag="order")["Sent"] == 1
+    today = eastern_now().date().isoformat()
+    assert postmark.stats.sends() == {"Days": [{"Date": today, "Sent": 3}], "Sent": 3}
+    assert postmark.stats.bounces() == {"Days": [{"Date": today, "HardBounce": 1}], "HardBounce": 1}
+    assert postmark.stats.spam() == {"Days": [{"Date": today, "SpamComplaint": 1}], "SpamComplaint": 1}
+    assert postmark.stats.tracked()["Tracked"] == 1
+    assert postmark.stats.opens() == {
+        "Days": [{"Date": today, "Opens": 1, "Unique": 1}],
+        "Opens": 1,
+        "Unique": 1,
+    }
+    assert postmark.stats.clicks()["Clicks"] == 1
+    tomorrow = eastern_now().date() + dt.timedelta(days=1)
+    assert postmark.stats.sends(fromdate=tomorrow) == {"Days": [], "Sent": 0}
+    with pytest.raises(ClientError) as bad_date:
+        postmark.stats.overview(fromdate="the day before")
+    assert bad_date.value.error_code == 900
+
+
+def test_suppressions_through_the_generic_call(postmark, sent):
+    # postmarker has no suppressions manager: its generic call reaches the endpoints.
+    base = "/message-streams/outbound/suppressions"
+    dump = postmark.call("GET", base + "/dump")["Suppressions"]
+    assert [(s["EmailAddress"], s["SuppressionReason"], s["Origin"]) for s in dump] == [
+        ("spamcomplaint@example.com", "SpamComplaint", "Recipient"),
+        ("hardbounce@example.com", "HardBounce", "Recipient"),
+    ]
+    created = postmark.call("POST", base, data={"Suppressions": [{"EmailAddress": "manual@example.com"}]})
+    assert created == {
+        "Suppressions": [{"EmailAddress": "manual@example.com", "Status": "Suppressed", "Message": None}]
+    }
+    deleted = postmark.call(
+        "POST",
+        base + "/delete",
+        data={
+            "Suppressions": [
+                {"EmailAddress": "hardbounce@example.com"},
+                {"EmailAddress": "spamcomplaint@example.com"},
+            ]
+        },
+    )["Suppressions"]
+    assert [(item["Status"], item["Message"]) for item in deleted] == [
+        ("Deleted", None),
+        ("Failed", "You do not have the required authority to change this suppression."),
+    ]
+    left = postmark.call("GET", base + "/dump", SuppressionReason="ManualSuppression")["Suppressions"]
+    assert [s["EmailAddress"] for s in left] == ["manual@example.com"]
+    assert (
+        postmark.emails.send(From=SENDER, To="hardbounce@example.com", Subject="Again", TextBody="x")[
+            "ErrorCode"
+        ]
+        == 0
+    )

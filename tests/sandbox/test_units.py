@@ -537,7 +537,8 @@ def test_recipient_events_builds_only_wanted_payloads(recipient, wanted, built, 
     events = sandbox.state.emulate_delivery(checked, "id-1", recipient, now, server_id=1, wanted=wanted)
     assert [event.trigger for event in events] == built
     assert len(sandbox.bounces) == bounces
-    assert (recipient in sandbox.inactive) == (bounces == 1)
+    assert (recipient in sandbox.suppressed("outbound")) == (bounces == 1)
+    assert sandbox.inactive == set()  # suppressed on the message's stream only
 
 
 def test_recipient_events_number_the_bounce_record_they_build():

@@ -162,7 +162,8 @@ def test_hardbounce_flow(receiver):
         first = send(sandbox, To="hardbounce@example.com", Tag="signup")
         assert first.status_code == 200 and first.json()["ErrorCode"] == 0
         sandbox.wait_for_webhooks(1)
-        assert "hardbounce@example.com" in sandbox.inactive
+        assert sandbox.suppressed("outbound") == {"hardbounce@example.com"}
+        assert sandbox.suppressed("broadcast") == set()  # a suppression is the stream's own
         second = send(sandbox, To="hardbounce@example.com")
         assert (second.status_code, second.json()["ErrorCode"]) == (422, 406)
         assert "Found inactive addresses: hardbounce@example.com." in second.json()["Message"]
@@ -245,7 +246,7 @@ def test_no_webhooks_for_the_test_token(receiver):
         send(sandbox, To="last@example.com")
         sandbox.wait_for_webhooks(1)
     assert [post[2]["Recipient"] for post in receiver.posts] == ["last@example.com"]
-    assert sandbox.inactive == set()
+    assert sandbox.suppressed() == set()
 
 
 def test_spam_complaint_and_soft_bounce(receiver):
@@ -258,7 +259,7 @@ def test_spam_complaint_and_soft_bounce(receiver):
         sandbox.wait_for_webhooks(3)
         send(sandbox, To="softbounce.x@example.com")
         sandbox.wait_for_webhooks(4)
-        assert sandbox.inactive == {"spamcomplaint@example.com"}
+        assert sandbox.suppressed() == {"spamcomplaint@example.com"}
     kinds = [(post[2]["RecordType"], post[2].get("Type")) for post in receiver.posts]
     assert kinds == [
         ("Delivery", None),

@@ -94,10 +94,57 @@ def test_send_test_email_with_a_wrong_token(admin_client, sandbox, assert_no_sec
     assert_no_secrets(html)
 
 
-def test_send_test_email_without_any_token(admin_client, db):
-    found, _html = post(admin_client, "test_email", {"recipient": "to@example.com", "subject": "S"})
-    text = only(found, "error")
-    assert "No Postmark server token is configured" in text
+NO_TOKEN = (
+    "No server token is configured. Enter one under “Server API token” on this page, or set "
+    "POSTMARK_SERVER_TOKEN in settings.py or the environment."
+)
+
+
+@pytest.fixture
+def tokenless_sandbox(db):
+    """A sandbox the settings row points at, with no server token anywhere."""
+    from postmark_admin.sandbox import Sandbox
+
+    with Sandbox() as running:
+        PostmarkSettings.objects.create(
+            api_url=running.url, webhook_username="hookuser", webhook_password=ADMIN_TEST_WEBHOOK_PASSWORD
+        )
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "lead"),
+    [
+        ("verify_token", None, ""),
+        (
+            "test_email",
+            {"recipient": "to@example.com", "subject": "S"},
+            "The test email to to@example.com was not sent. ",
+        ),
+        ("configure_webhook", {"message_stream": "outbound"}, "The webhook was not configured. "),
+        ("delivery_stats", None, "Could not read delivery stats. "),
+    ],
+)
+def test_without_any_token_nothing_is_sent_and_the_page_says_where_to_enter_one(
+    admin_client, tokenless_sandbox, action, data, lead
+):
+    # Issue 12, item 11: not "The server token was refused": Postmark is not even asked.
+    found, _html = post(admin_client, action, data)
+    assert only(found, "error") == lead + NO_TOKEN
+    assert tokenless_sandbox.requests == []
+
+
+def test_an_undecryptable_token_says_how_to_recover_it(tokenless_sandbox, settings):
+    row = PostmarkSettings.get_solo()
+    row.server_token = "a-token-stored-under-the-old-key"
+    row.save()
+    # The action itself: a new SECRET_KEY would log the admin out too.
+    settings.SECRET_KEY = "a-new-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    outcome = admin_actions.verify_server_token()
+    text = outcome.message
+    assert not outcome.ok
+    assert "cannot be decrypted" in text and "SECRET_KEY_FALLBACKS" in text and "“Server API token”" in text
+    assert tokenless_sandbox.requests == []
 
 
 def test_send_test_email_form_errors(admin_client, sandbox):
@@ -133,8 +180,17 @@ def test_verify_server_token_refused(admin_client, sandbox):
     )
     found, _html = post(admin_client, "verify_token")
     text = only(found, "error")
-    assert "The server token was refused" in text and "ErrorCode 10" in text
+    assert text.startswith("Postmark refused the server token.") and "ErrorCode 10" in text
     assert "request header was invalid" in text
+    assert "into “Server API token” on this page" in text  # where to fix it
+
+
+def test_verify_server_token_when_postmark_cannot_be_reached(admin_client, sandbox):
+    sandbox.fail_next(status=503, error_code=100, count=10)
+    found, _html = post(admin_client, "verify_token")
+    text = only(found, "error")
+    assert text.startswith("The server token could not be verified.")
+    assert "refused" not in text
 
 
 # -- configure webhook -----------------------------------------------------------------------------
@@ -178,7 +234,9 @@ def test_configure_webhook_needs_credentials(admin_client, sandbox):
     row.webhook_password = ""
     row.save()
     found, _html = post(admin_client, "configure_webhook", {"message_stream": "outbound"})
-    assert "Set a webhook username and password first" in only(found, "error")
+    text = only(found, "error")
+    assert "No webhook credentials are configured" in text
+    assert "“webhook username” and “webhook password” on this page" in text
     assert not sandbox.requests
 
 
@@ -289,3 +347,31 @@ def test_webhook_definition():
     assert body["MessageStream"] == "outbound"
     assert body["Triggers"]["Open"] == {"Enabled": True, "PostFirstOpenOnly": False}
     assert body["Triggers"]["Bounce"] == {"Enabled": True, "IncludeContent": False}
+
+
+@pytest.mark.parametrize(
+    ("error_code", "token_from", "expected"),
+    [
+        (10, "database", "into “Server API token” on this page"),
+        (10, "argument", "comes from settings.MAILERS['default']['OPTIONS']['server_token'], which wins"),
+        (400, "database", "under “default From address for test emails” on this page"),
+        (401, "database", "POSTMARK_DEFAULT_FROM_EMAIL"),
+        (1235, "database", "under “default message stream” on this page"),
+        (606, "database", "public https:// address"),
+        (300, "database", ""),
+        (422, "database", ""),
+    ],
+)
+def test_error_advice_says_where_to_fix_it(error_code, token_from, expected):
+    from postmark_admin.config.effective import Resolved, Source, effective_config
+    from postmark_admin.testing import override_postmark_settings
+
+    with override_postmark_settings():  # no database needed
+        config = effective_config()
+    if token_from == "argument":
+        origin = "settings.MAILERS['default']['OPTIONS']['server_token']"
+        config = type(config)(
+            **{**vars(config), "sources": {"server_token": Resolved(Secret("x"), Source.ARGUMENT, origin)}}
+        )
+    advice = admin_actions.error_advice(error_code, config)
+    assert (expected in advice) if expected else advice == ""

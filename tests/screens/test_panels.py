@@ -6,6 +6,7 @@ import pytest
 
 from postmark_admin.config.api_hosts import is_loopback
 from postmark_admin.config.effective import effective_config
+from postmark_admin.screens import panels
 from postmark_admin.screens.panels import WebhookURL, webhook_warnings
 from postmark_admin.testing import override_postmark_settings
 
@@ -54,3 +55,15 @@ def test_webhook_warnings(db, password, urls, expected):
     kinds = [("short" if "shorter than 16" in text else "http") for text in warnings]
     assert kinds == expected
     assert not any(password and password in text for text in warnings)
+
+
+@pytest.mark.django_db
+def test_the_test_mode_banner_says_so_and_where_it_was_switched_on(settings):
+    assert panels.test_mode_warning(effective_config()) is None
+    with override_postmark_settings(test_mode=False):
+        assert panels.test_mode_warning(effective_config()) is None
+    settings.POSTMARK_TEST_MODE = True
+    warning = panels.test_mode_warning(effective_config())
+    assert warning is not None
+    assert warning.startswith("Test mode: Postmark validates messages but delivers nothing.")
+    assert "settings.py (settings.POSTMARK_TEST_MODE)" in warning

@@ -409,3 +409,12 @@ def test_unreadable_settings_row_shows_the_error_not_a_500(operator, tmp_path, s
             [(level, text)] = messages_of(page)
             assert level == "error" and "could not be read from the database" in text
         assert operator.get(reverse(EVENTS_URL)).status_code == 200
+
+
+def test_the_settings_page_warns_while_test_mode_is_on(operator, sandbox, settings):
+    html = operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert "postmark-test-mode" not in html and 'name="test_mode"' in html
+    settings.POSTMARK_TEST_MODE = True
+    html = operator.get(reverse(SETTINGS_URL)).content.decode()
+    assert 'class="help-block help-warning postmark-test-mode" role="alert"' in html
+    assert "Test mode: Postmark validates messages but delivers nothing." in html
