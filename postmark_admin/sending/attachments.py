@@ -41,7 +41,9 @@ def _encoded_text(content: str, content_type: str, encoding: str) -> tuple[bytes
     """A text given as ``str``: its bytes in the declared charset (else the message's encoding), and
     a content type naming that charset whenever it is not UTF-8, so the recipient decodes it right.
 
-    A charset Python does not know, or one that cannot hold the text, gives way to UTF-8 (named).
+    A declared charset that holds the text leaves the content type as the user wrote it (as
+    django-anymail sends it). A charset Python does not know, or one that cannot hold the text,
+    gives way to UTF-8 (named).
     """
     parsed = email.message.Message()
     parsed["Content-Type"] = content_type
@@ -51,6 +53,9 @@ def _encoded_text(content: str, content_type: str, encoding: str) -> tuple[bytes
         raw = content.encode(charset)
     except (LookupError, UnicodeError):
         charset, raw = "utf-8", content.encode("utf-8")
+    else:
+        if declared:
+            return raw, _as_given(content_type, parsed.get_content_type())
     if declared or (
         "/" in content_type
         and parsed.get_content_maintype() == "text"
@@ -58,6 +63,13 @@ def _encoded_text(content: str, content_type: str, encoding: str) -> tuple[bytes
     ):
         content_type = f"{parsed.get_content_type()}; charset={charset.lower()}"
     return raw, content_type
+
+
+def _as_given(content_type: str, parsed_type: str) -> str:
+    """``content_type`` as the user wrote it, unfolded onto one line; ``parsed_type`` (Python's reading)
+    when it does not begin with a valid type that reading agrees with."""
+    given = " ".join(content_type.split())
+    return given if given.split(";", 1)[0].strip().lower() == parsed_type else parsed_type
 
 
 def _part_payload(part: email.message.Message) -> dict[str, Any]:
@@ -72,7 +84,11 @@ def _part_payload(part: email.message.Message) -> dict[str, Any]:
         content = payload if isinstance(payload, bytes) else b""
     filename = part.get_filename() or ""
     charset = part.get_content_charset()
-    if charset and part.get_content_maintype() == "text":
+    given = part.get("Content-Type")
+    if given is not None and _as_given(str(given), content_type) != content_type:
+        # The part's own header (charset quoted or not, other parameters) names the charset, if any.
+        content_type = _as_given(str(given), content_type)
+    elif charset and part.get_content_maintype() == "text":
         # The payload's bytes are in this charset: without it the recipient would guess.
         content_type = f"{content_type}; charset={charset}"
     data: dict[str, Any] = {

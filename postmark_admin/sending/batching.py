@@ -4,7 +4,10 @@ Messages are grouped by server token (``esp_extra["server_token"]``) and by kind
 (plain or template), then cut into chunks of at most :data:`MAX_BATCH_MESSAGES`
 message objects and :data:`MAX_BATCH_BYTES` of JSON (attachments counted in
 base64, as Postmark counts them). A chunk of one goes to the single-message
-endpoint. Each chunk remembers which message and item every position is, so each
+endpoint, unless its message is a batch send (merge_data, merge_metadata or
+merge_headers set): as in django-anymail, that always goes to a batch endpoint,
+so one recipient or many, it is sent the same way and answered in the same
+shape (an array of results, a refusal as a result with its ErrorCode). Each chunk remembers which message and item every position is, so each
 result in Postmark's answer (in request order) maps back to its message.
 """
 
@@ -48,10 +51,12 @@ class Chunk:
     templated: bool
     entries: list[Entry] = field(default_factory=list)
     size: int = 0
+    #: Holds a batch send's item: a batch call even with one entry.
+    batch_send: bool = False
 
     @property
     def is_batch(self) -> bool:
-        return len(self.entries) > 1
+        return len(self.entries) > 1 or self.batch_send
 
     @property
     def path(self) -> str:
@@ -93,4 +98,5 @@ def plan_chunks(
                 order.append(current)
             current.entries.append(Entry(index, item))
             current.size += cost
+            current.batch_send = current.batch_send or message.batch_send
     return order

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import requests
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
@@ -190,7 +191,7 @@ def job_from_answer(answer: Any) -> BulkJob | None:
 
 
 def bulk_outcome(
-    request: BulkRequest, outcome: tuple[int, Any] | PostmarkError, email_message: EmailMessage
+    request: BulkRequest, outcome: tuple[requests.Response, Any] | PostmarkError, email_message: EmailMessage
 ) -> tuple[PostmarkStatus, PostmarkError | None]:
     """The message's status after its bulk request, and the error that stopped it (pure)."""
     recipients = request.all_recipients
@@ -203,7 +204,8 @@ def bulk_outcome(
         kind = UNKNOWN if ambiguous else FAILED
         outcome.email_message = email_message
         return PostmarkStatus(dict.fromkeys(recipients, RecipientStatus(kind)), error=outcome), outcome
-    status_code, answer = outcome
+    response, answer = outcome
+    status_code = response.status_code
     job = job_from_answer(answer) if 200 <= status_code < 300 else None
     if job is None:
         error_code, text = error_code_and_message(answer)
@@ -216,18 +218,18 @@ def bulk_outcome(
             email_message=email_message,
         )
         failed = dict.fromkeys(recipients, RecipientStatus(FAILED))
-        return PostmarkStatus(failed, esp_response=[answer], error=error), error
+        return PostmarkStatus(failed, results=[answer], esp_response=response, error=error), error
     # Accepted: Postmark sends later, so every recipient is queued; the job's id is on the status.
     queued = dict.fromkeys(recipients, RecipientStatus(QUEUED))
-    return PostmarkStatus(queued, esp_response=[answer], bulk_job=job), None
+    return PostmarkStatus(queued, results=[answer], esp_response=response, bulk_job=job), None
 
 
 def send_bulk(
     client: PostmarkClient, request: BulkRequest, test_token: Secret | None
-) -> tuple[int, Any] | PostmarkError:
+) -> tuple[requests.Response, Any] | PostmarkError:
     """``POST /email/bulk`` (a 422 is returned, not raised); any other failure is returned as the error."""
     try:
-        return client.request(
+        return client.exchange(
             "POST",
             BULK_PATH,
             data=request.body,

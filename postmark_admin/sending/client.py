@@ -242,6 +242,33 @@ class PostmarkClient:
         ``data`` is an already serialized JSON body. With ``raise_for_status=False`` a
         422 answer is returned rather than raised (batch sending maps it to a message).
         """
+        response, answer = self.exchange(
+            method,
+            path,
+            json_body=json_body,
+            data=data,
+            params=params,
+            server_token=server_token,
+            raise_for_status=raise_for_status,
+        )
+        return response.status_code, answer
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        server_token: Secret | str | None = None,
+        raise_for_status: bool = True,
+    ) -> tuple[requests.Response, Any]:
+        """:meth:`request`, returning the ``requests.Response`` itself with the parsed JSON.
+
+        Sending keeps the response as a message's ``esp_response`` (what code written for
+        django-anymail reads: ``.status_code``, ``.json()``).
+        """
         problem = api_url_problem(self.config.api_url)
         if problem:
             raise PostmarkConfigurationError(problem)  # before the token is even looked at
@@ -288,7 +315,7 @@ class PostmarkClient:
                 continue
             answer = _parse(response)
             if 200 <= status < 300 or (status == 422 and not raise_for_status):
-                return status, answer
+                return response, answer
             raise error_from_answer(status, answer)
 
     def _server_token(self, server_token: Secret | str | None) -> Secret:

@@ -65,6 +65,9 @@ class PreparedMessage:
     server_token: Secret | None = None
     #: Unsupported features left out because ignore_unsupported_features is on.
     ignored_features: tuple[str, ...] = field(default=())
+    #: merge_data, merge_metadata or merge_headers set: django-anymail's "batch send", which always
+    #: goes to a batch endpoint, even for a single recipient (see batching).
+    batch_send: bool = False
 
 
 def is_unset(value: Any) -> bool:
@@ -343,6 +346,7 @@ def build_payload(
         endpoint=ENDPOINT_TEMPLATE if templated else ENDPOINT_EMAIL,
         server_token=server_token,
         ignored_features=tuple(unsupported.ignored),
+        batch_send=split,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import requests
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
@@ -127,9 +128,11 @@ def prepare(
     return prepared
 
 
-def _post(client: PostmarkClient, chunk: Chunk, test_token: Secret | None) -> tuple[int, Any] | PostmarkError:
+def _post(
+    client: PostmarkClient, chunk: Chunk, test_token: Secret | None
+) -> tuple[requests.Response, Any] | PostmarkError:
     try:
-        return client.request(
+        return client.exchange(
             "POST",
             chunk.path,
             data=chunk.body(),
@@ -140,11 +143,14 @@ def _post(client: PostmarkClient, chunk: Chunk, test_token: Secret | None) -> tu
         return error
 
 
-def _results(chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> list[Any] | PostmarkError:
+def _results(
+    chunk: Chunk, outcome: tuple[requests.Response, Any] | PostmarkError
+) -> list[Any] | PostmarkError:
     """One result object per entry, or the error that applies to the whole chunk."""
     if isinstance(outcome, PostmarkError):
         return outcome
-    status_code, answer = outcome
+    response, answer = outcome
+    status_code = response.status_code
     if not chunk.is_batch:
         return [answer]
     if isinstance(answer, list) and len(answer) == len(chunk.entries):
@@ -205,10 +211,12 @@ class _Tally:
         self.accepted: dict[int, bool] = dict.fromkeys(self.statuses, False)
         self.errors: dict[int, PostmarkError] = {}
 
-    def add(self, chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> None:
+    def add(self, chunk: Chunk, outcome: tuple[requests.Response, Any] | PostmarkError) -> None:
         results = _results(chunk, outcome)
         for position, entry in enumerate(chunk.entries):
             status = self.statuses[entry.message_index]
+            if status.esp_response is None and not isinstance(outcome, PostmarkError):
+                status.esp_response = outcome[0]  # the first call that carried this message
             email_message = self.messages[entry.message_index]
             if isinstance(results, PostmarkError):
                 kind = UNKNOWN if _ambiguous(results) else FAILED
@@ -217,7 +225,7 @@ class _Tally:
                 self.errors.setdefault(entry.message_index, _chunk_error_for(results, email_message))
                 continue
             result = results[position]
-            status.esp_response.append(result)
+            status.results.append(result)
             item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
             merge_recipients(status.recipients, item_statuses)
             if ok:

@@ -65,8 +65,15 @@ class PostmarkStatus:
 
     #: Recipient addr-spec -> :class:`RecipientStatus`.
     recipients: dict[str, RecipientStatus] = field(default_factory=dict)
-    #: Postmark's raw answer(s) for this message: a list of result objects.
-    esp_response: list[Any] = field(default_factory=list)
+    #: Postmark's parsed result objects for this message, in request order: one per message
+    #: object sent (merge data sends one per recipient), each taken from its call's answer.
+    results: list[Any] = field(default_factory=list)
+    #: The ``requests.Response`` of the Postmark call that carried this message, as in
+    #: django-anymail (``.status_code``, ``.json()``). For a batch, the batch call's response
+    #: (it answers every message of the batch); for a message split over several calls, the
+    #: first. ``None`` when no answer came, or the call failed with an error status (the
+    #: exception in ``error`` then holds Postmark's ErrorCode and Message).
+    esp_response: Any = None
     #: The error that stopped this message, if any.
     error: Exception | None = None
     #: A :data:`~postmark_admin.signals.pre_send` receiver cancelled the message: nothing was sent.

@@ -224,6 +224,18 @@ def parse_timestamp(value: Any) -> datetime | None:
 
     None when the value is missing or unreadable.
     """
+    parsed = parse_dated(value)
+    if parsed is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def parse_dated(value: Any) -> datetime | None:
+    """:func:`parse_timestamp`, keeping the offset the value was written in (a mail's ``Date``: the
+    sender's clock, as django-anymail keeps it); a value without one is taken as UTC."""
     if not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
@@ -236,11 +248,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             return None
     try:
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+        parsed.utcoffset()  # an offset of a day or more is unreadable
+        parsed.astimezone(UTC)  # and so is an instant outside datetime's range
     except (OverflowError, ValueError):
         return None
+    return parsed
 
 
 def _bounce_id(value: Any) -> int | None:

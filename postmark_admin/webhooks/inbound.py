@@ -23,7 +23,7 @@ from email.utils import formataddr, getaddresses
 from functools import partial
 from typing import Any, TypeVar
 
-from .events import parse_timestamp, text
+from .events import parse_dated, text
 
 T = TypeVar("T")
 
@@ -296,7 +296,7 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
         "html": text(payload.get("HtmlBody")),
         "headers": json_headers,
         "attachments": _json_attachments(payload.get("Attachments")),
-        "date": parse_timestamp(payload.get("Date")),
+        "date": parse_dated(payload.get("Date")),
     }
     raw = payload.get("RawEmail")
     message: EmailMessage | None = None
@@ -318,7 +318,7 @@ def parse_inbound(payload: Mapping[str, Any]) -> InboundMessage:
             "text": _raw_body(text_part),
             "html": _raw_body(html_part),
             "headers": _raw_headers(message),
-            "date": parse_timestamp(_safe(lambda: str(message.get("Date", "") or ""), "")),
+            "date": parse_dated(_safe(lambda: str(message.get("Date", "") or ""), "")),
         }
         # The raw mail wins where it has a value; Postmark's JSON fills the rest (Bcc, say).
         values.update({key: value for key, value in raw_values.items() if value})

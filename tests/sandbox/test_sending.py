@@ -438,3 +438,28 @@ def test_clear_forgets_requests_and_messages(api, postmark_sandbox):
     post(api, "email", message())
     postmark_sandbox.clear()
     assert postmark_sandbox.requests == [] and postmark_sandbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("email/", message()),
+        ("email/batch/", [message()]),
+        (
+            "email/withTemplate/",
+            {**message(Subject=None, TextBody=None), "TemplateId": 1000, "TemplateModel": {}},
+        ),
+        (
+            "email/batchWithTemplates/",
+            {"Messages": [{**message(Subject=None, TextBody=None), "TemplateId": 1000, "TemplateModel": {}}]},
+        ),
+    ],
+)
+def test_sending_paths_take_a_trailing_slash(api, postmark_sandbox, path, body):
+    # Postmark routes both spellings: django-anymail calls email/withTemplate/ and postmarker
+    # email/withTemplate/ and email/batchWithTemplates/, in production for years.
+    answer = post(api, path, body)
+    assert answer.status_code == 200, answer.text
+    results = answer.json() if isinstance(answer.json(), list) else [answer.json()]
+    assert [result["ErrorCode"] for result in results] == [0]
+    assert len(postmark_sandbox.messages) == 1

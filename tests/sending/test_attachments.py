@@ -24,16 +24,16 @@ def latin1_part() -> MIMEText:
 @pytest.mark.parametrize(
     ("attachment", "encoding", "content_type", "raw"),
     [
-        # A MIME part: its charset stays, its bytes are sent as they are.
-        (latin1_part(), "utf-8", "text/plain; charset=iso-8859-1", LATIN.encode("latin-1")),
-        (MIMEText(TEXT, "plain", "utf-8"), "utf-8", "text/plain; charset=utf-8", TEXT.encode()),
+        # A MIME part: its Content-Type as written (charset quoted), its bytes as they are.
+        (latin1_part(), "utf-8", 'text/plain; charset="iso-8859-1"', LATIN.encode("latin-1")),
+        (MIMEText(TEXT, "plain", "utf-8"), "utf-8", 'text/plain; charset="utf-8"', TEXT.encode()),
         (
             MIMEText("<p>é</p>", "html", "iso-8859-15"),
             "utf-8",
-            "text/html; charset=iso-8859-15",
+            'text/html; charset="iso-8859-15"',
             b"<p>\xe9</p>",
         ),
-        # (name, str, mimetype with a charset): encoded in that charset.
+        # (name, str, mimetype with a charset): encoded in that charset, the type as the user wrote it.
         (
             ("a.txt", LATIN, "text/plain; charset=iso-8859-1"),
             "utf-8",
@@ -43,13 +43,13 @@ def latin1_part() -> MIMEText:
         (
             ("a.txt", LATIN, "text/plain; charset=ISO-8859-1"),
             "utf-8",
-            "text/plain; charset=iso-8859-1",
+            "text/plain; charset=ISO-8859-1",
             LATIN.encode("latin-1"),
         ),
         (
             ("a.csv", "naïve;1", 'text/csv; charset="windows-1252"'),
             "utf-8",
-            "text/csv; charset=windows-1252",
+            'text/csv; charset="windows-1252"',
             "naïve;1".encode("cp1252"),
         ),
         (("a.txt", TEXT, "text/plain; charset=utf-8"), "utf-8", "text/plain; charset=utf-8", TEXT.encode()),
@@ -101,7 +101,7 @@ def test_a_latin1_mimetext_attached_to_a_message():
     message.attach(latin1_part())
     [attachment] = build_payload(message, message_stream="outbound").items[0].data["Attachments"]
     assert attachment["Name"] == "notes.txt"
-    assert attachment["ContentType"] == "text/plain; charset=iso-8859-1"
+    assert attachment["ContentType"] == 'text/plain; charset="iso-8859-1"'
     assert base64.b64decode(attachment["Content"]).decode("iso-8859-1") == LATIN
 
 
@@ -112,3 +112,26 @@ def test_a_message_in_latin1_names_the_charset_of_its_text_attachments():
     [attachment] = build_payload(message, message_stream="outbound").items[0].data["Attachments"]
     assert attachment["ContentType"] == "text/plain; charset=iso-8859-1"
     assert base64.b64decode(attachment["Content"]).decode("iso-8859-1") == LATIN
+
+
+def _part(content_type: str) -> MIMEText:
+    part = MIMEText(LATIN, "plain", "iso-8859-1")
+    part.replace_header("Content-Type", content_type)
+    return part
+
+
+@pytest.mark.parametrize(
+    ("header", "content_type"),
+    [
+        # Other parameters stay; a folded header is unfolded onto one line.
+        (
+            'text/plain; charset="iso-8859-1"; format=flowed',
+            'text/plain; charset="iso-8859-1"; format=flowed',
+        ),
+        ('text/plain;\n charset="iso-8859-1"', 'text/plain; charset="iso-8859-1"'),
+        # A header Python cannot read as a type: its reading, with the charset named.
+        ("nonsense; charset=iso-8859-1", "text/plain; charset=iso-8859-1"),
+    ],
+)
+def test_a_mime_part_s_content_type_is_kept_unless_unreadable(header, content_type):
+    assert attachment_payload(_part(header), "utf-8")["ContentType"] == content_type

@@ -209,7 +209,7 @@ def test_partial_success_rejects_only_inactive_recipients(backend, postmark_sand
     assert status.recipients["cc@example.com"].status == "sent"
     assert status.recipients["GONE@example.com"].status == "rejected"
     assert status.status == {"sent", "rejected"}
-    assert "inactive" in status.esp_response[0]["Message"]
+    assert "inactive" in status.results[0]["Message"]
 
 
 def test_unsupported_feature_fails_before_any_request(backend, postmark_sandbox):
@@ -278,6 +278,44 @@ def test_single_template_message_uses_with_template(backend, postmark_sandbox):
     assert backend.send_messages([message]) == 1
     assert postmark_sandbox.requests[0].path == "/email/withTemplate"
     assert postmark_sandbox.messages[0]["TemplateModel"] == {"action_url": "https://x.example/r"}
+
+
+def test_merge_data_for_one_recipient_is_still_a_batch_send(backend, postmark_sandbox):
+    # As in django-anymail: merge_data means a batch call, however many recipients.
+    message = PostmarkMessage(
+        from_email=FROM,
+        to=["alice@example.com"],
+        template_id="welcome",
+        merge_data={"alice@example.com": {"name": "Alice"}, "nobody@example.com": {"name": "N"}},
+        merge_global_data={"site": "ExampleCo"},
+    )
+    assert backend.send_messages([message]) == 1
+    [request] = postmark_sandbox.requests
+    assert request.path == "/email/batchWithTemplates"
+    assert request.json_body == {
+        "Messages": [
+            {
+                "From": FROM,
+                "To": "alice@example.com",
+                "TemplateAlias": "welcome",
+                "TemplateModel": {"site": "ExampleCo", "name": "Alice"},
+            }
+        ]
+    }
+    [result] = message.postmark_status.results
+    assert message.postmark_status.recipients["alice@example.com"].message_id == result["MessageID"]
+
+
+def test_a_refused_batch_send_of_one_raises_like_a_single_send(backend, postmark_sandbox):
+    # The batch answers 200 with the refusal inside: the same exception as the single endpoint's 422.
+    postmark_sandbox.inactive.add("gone@example.com")
+    message = EmailMessage("Hi", "B", FROM, ["gone@example.com"])
+    message.merge_data = {}
+    with pytest.raises(PostmarkRecipientsRefused) as caught:
+        backend.send_messages([message])
+    assert postmark_sandbox.requests[0].path == "/email/batch"
+    assert caught.value.error_code == 406
+    assert message.postmark_status.status == {"rejected"}
 
 
 def test_attachments_and_inline_images_reach_the_sandbox(backend, postmark_sandbox):

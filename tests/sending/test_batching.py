@@ -54,3 +54,36 @@ def test_chunks_by_token_and_endpoint_and_bodies():
     ]
     assert chunks[0].body().startswith(b"[{") and chunks[0].body().endswith(b"}]")
     assert chunks[1].body().startswith(b'{"Messages":[{')
+
+
+def test_a_batch_send_of_one_goes_to_a_batch_endpoint():
+    # merge_data, merge_metadata or merge_headers: django-anymail's batch send, always a batch call.
+    cases = [
+        ({"merge_data": {}}, "email/batch"),
+        ({"merge_metadata": {"t0@x.org": {"k": "v"}}}, "email/batch"),
+        ({"merge_headers": {"t0@x.org": {"X-K": "v"}}}, "email/batch"),
+        ({"template_id": 1, "merge_data": {"t0@x.org": {"n": 1}}}, "email/batchWithTemplates"),
+        ({"template_id": 1}, "email/withTemplate"),
+        ({}, "email"),
+    ]
+    for attributes, path in cases:
+        message = EmailMessage("" if "template_id" in attributes else "S", "", "f@example.com", ["t0@x.org"])
+        if "template_id" not in attributes:
+            message.body = "B"
+        for name, value in attributes.items():
+            setattr(message, name, value)
+        [chunk] = plan_chunks([(0, build_payload(message))])
+        assert (chunk.path, len(chunk.entries)) == (path, 1), attributes
+        body = chunk.body()
+        if path == "email/batch":
+            assert body.startswith(b"[{") and body.endswith(b"}]")
+        elif path == "email/batchWithTemplates":
+            assert body.startswith(b'{"Messages":[{') and body.endswith(b"}]}")
+
+
+def test_a_batch_send_makes_its_whole_chunk_a_batch():
+    plain = prepared(1)
+    message = EmailMessage("S", "B", "f@example.com", ["m@x.org"])
+    message.merge_data = {}
+    chunks = plan_chunks([*plain, (1, build_payload(message))], max_messages=1)
+    assert [chunk.path for chunk in chunks] == ["email", "email/batch"]

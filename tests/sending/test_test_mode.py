@@ -34,7 +34,7 @@ def test_test_mode_sends_with_the_test_token_and_nothing_is_delivered(postmark_s
     for message in messages:
         status = message.postmark_status
         assert status.status == {"sent"} and status.message_id
-        assert status.esp_response[0]["Message"] == "Test job accepted"
+        assert status.results[0]["Message"] == "Test job accepted"
     assert postmark_sandbox.messages == [] and postmark_sandbox.webhook_posts == []
 
 

@@ -13,6 +13,7 @@ from postmark_admin.webhooks.events import (
     PayloadKind,
     dedupe_key,
     normalize,
+    parse_dated,
     parse_timestamp,
     payload_kind,
 )
@@ -238,6 +239,28 @@ def test_parse_timestamp(value, expected):
     if parsed is not None:
         assert parsed.utcoffset() == timedelta(0)
         assert parsed.tzinfo in (UTC, UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "offset"),
+    [
+        ("Fri, 1 Aug 2014 16:45:32 -04:00", timedelta(hours=-4)),
+        ("Wed, 11 Oct 2017 18:31:04 -0700 (PDT)", timedelta(hours=-7)),
+        ("2019-11-05T11:33:54.9070259-05:00", timedelta(hours=-5)),
+        ("Tue, 05 Nov 2019 16:33:54 +0000", timedelta(0)),
+        ("2019-11-05T16:33:54", timedelta(0)),  # no offset: taken as UTC
+    ],
+)
+def test_parse_dated_keeps_the_offset(value, offset):
+    # The same instant as parse_timestamp's, on the clock it was written in (a mail's Date).
+    parsed = parse_dated(value)
+    assert parsed is not None and parsed.utcoffset() == offset
+    assert parsed == parse_timestamp(value)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "not a date", "", None, 1573000000])
+def test_parse_dated_refuses_what_parse_timestamp_refuses(value):
+    assert parse_dated(value) is None is parse_timestamp(value)
 
 
 # -- classification and bodies ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -35,6 +35,7 @@ def test_json_fields():
     assert message.spam_detected is False
     assert message.mailbox_hash == "SampleHash"
     assert message.date == datetime(2014, 8, 1, 20, 45, 32, tzinfo=UTC)
+    assert message.date.utcoffset() == timedelta(hours=-4)  # the sender's clock, as its Date says
     [attachment] = message.attachments
     assert attachment.name == "test.txt"
     assert attachment.content_type == "text/plain"
@@ -74,6 +75,7 @@ def test_raw_email_wins_and_json_fills_gaps():
     assert message.spam_detected is True
     assert message.mailbox_hash == "Hash42"
     assert message.date == datetime(2019, 11, 5, 15, 33, 54, tzinfo=UTC)
+    assert message.date.utcoffset() == timedelta(hours=1)
     [attachment] = message.attachments
     assert (attachment.name, attachment.content_type, attachment.content) == (
         "cv.pdf",

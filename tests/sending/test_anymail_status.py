@@ -1,0 +1,79 @@
+"""What a sent message's status holds under django-anymail's names, end to end through the sandbox.
+
+``esp_response`` is the ``requests.Response`` of the call that carried the message (code written for
+anymail calls ``.json()`` and reads ``.status_code``); Postmark's parsed result objects are ``results``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.core.mail import EmailMessage
+
+from postmark_admin.backends import PostmarkBackend
+from postmark_admin.exceptions import PostmarkAPIError, PostmarkTransportError
+
+FROM = "from@example.com"
+
+
+@pytest.fixture
+def backend(postmark_sandbox):
+    return PostmarkBackend()
+
+
+def test_esp_response_is_the_response_of_a_single_send(backend, postmark_sandbox):
+    message = EmailMessage("Hi", "Body", FROM, ["to@example.com"])
+    assert backend.send_messages([message]) == 1
+    status = message.anymail_status
+    assert isinstance(status.esp_response, requests.Response)
+    assert status.esp_response.status_code == 200
+    assert status.esp_response.json()["MessageID"] == status.message_id
+    assert status.results == [status.esp_response.json()]
+
+
+def test_a_batch_shares_the_batch_call_s_response(backend, postmark_sandbox):
+    messages = [EmailMessage("Hi", "Body", FROM, [f"to{i}@example.com"]) for i in range(3)]
+    assert backend.send_messages(messages) == 3
+    [request] = postmark_sandbox.requests
+    assert request.path == "/email/batch"
+    response = messages[0].anymail_status.esp_response
+    assert all(message.anymail_status.esp_response is response for message in messages)
+    answers = response.json()
+    assert [message.anymail_status.results for message in messages] == [[answer] for answer in answers]
+    assert [answer["MessageID"] for answer in answers] == [m.anymail_status.message_id for m in messages]
+
+
+def test_merge_data_results_are_one_per_recipient(backend, postmark_sandbox):
+    message = EmailMessage("Hi", "Body", FROM, ["a@example.com", "b@example.com"])
+    message.merge_data = {}  # one message object per recipient, in one batch call
+    assert backend.send_messages([message]) == 1
+    status = message.anymail_status
+    assert [result["To"] for result in status.results] == ["a@example.com", "b@example.com"]
+    assert status.esp_response.json() == status.results
+
+
+def test_a_refused_message_keeps_the_422_response(backend, postmark_sandbox):
+    postmark_sandbox.inactive.add("gone@example.com")
+    message = EmailMessage("Hi", "Body", FROM, ["gone@example.com"])
+    assert PostmarkBackend(fail_silently=True).send_messages([message]) == 0
+    status = message.anymail_status
+    assert status.esp_response.status_code == 422
+    assert status.results == [status.esp_response.json()]
+    assert status.esp_response.json()["ErrorCode"] == 406
+
+
+def test_no_response_when_the_call_failed(backend, postmark_sandbox):
+    postmark_sandbox.fail_next(status=500, error_code=0, count=1)
+    message = EmailMessage("Hi", "Body", FROM, ["to@example.com"])
+    with pytest.raises(PostmarkAPIError):
+        backend.send_messages([message])
+    status = message.anymail_status
+    assert (status.esp_response, status.results, status.status) == (None, [], {"unknown"})
+
+
+def test_no_response_when_nothing_answered(backend, postmark_sandbox):
+    postmark_sandbox.fail_next(drop=True, count=5)
+    message = EmailMessage("Hi", "Body", FROM, ["to@example.com"])
+    with pytest.raises(PostmarkTransportError):
+        backend.send_messages([message])
+    assert (message.anymail_status.esp_response, message.anymail_status.results) == (None, [])
