@@ -65,6 +65,9 @@ def test_redis_cache_without_the_redis_package_is_e010(tmp_path):
     settings_code = f"""
         import sys
         sys.modules["redis"] = None  # as if the package were not installed: "import redis" fails
+        # The test settings add the RQ apps when they are installed; a site without redis has neither.
+        INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django_rq"]
+        TASKS = {{alias: spec for alias, spec in globals().get("TASKS", {{}}).items() if alias != "rq"}}
         CACHES = {{"default": {{"BACKEND": "{REDIS_CACHE}", "LOCATION": "redis://127.0.0.1:6379/0"}}}}
     """
     for args in ((), ("--deploy",)):
