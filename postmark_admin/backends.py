@@ -107,7 +107,7 @@ class QueuedPostmarkBackend(PostmarkBackend):
     """Map and check messages here, then send them from a task worker (Django's Tasks framework).
 
     ``send_messages()`` raises for an invalid message before anything is queued, then enqueues one
-    :func:`~postmark_admin.sending.queued.send_prepared` task per Postmark batch (at most 500
+    ``postmark_admin.sending.queued.send_prepared`` task per Postmark batch (at most 500
     messages) on ``task_backend`` (an alias in ``TASKS``) and ``queue_name``; it returns how many
     messages were queued, and each gets ``postmark_task_ids``. The worker sends with its own
     configuration: a ``server_token`` option works only from Django 6.1's ``MAILERS``, which the

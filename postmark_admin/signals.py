@@ -2,7 +2,7 @@
 
 :data:`pre_send` is sent for each message before it is mapped to Postmark's JSON, with ``sender=`` the
 backend's class, ``message=``, ``esp_name="Postmark"`` and ``connection=`` the backend (None when
-:func:`~postmark_admin.sending.pipeline.send_messages` is called directly). A receiver may change the
+``postmark_admin.sending.pipeline.send_messages()`` is called directly). A receiver may change the
 message, or raise :class:`CancelSend` to leave it unsent (it gets a status whose ``cancelled`` is true,
 and no :data:`post_send`). Any other exception stops the whole call before any request, like a message
 that cannot be mapped. :data:`post_send` is sent for each message that was attempted, once Postmark

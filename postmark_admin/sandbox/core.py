@@ -102,7 +102,7 @@ class Sandbox:
         self.server_name = server_name
         self.idle_timeout = idle_timeout
         self.ca_path: str | None = None
-        #: Messages of a bulk job processed per second of :attr:`clock` (see :mod:`.bulk`).
+        #: Messages of a bulk job processed per second of :attr:`clock` (see ``sandbox/bulk.py``).
         self.bulk_rate = float(bulk_rate)
         #: What time-dependent emulation reads: ``clock.freeze()`` and ``clock.advance(seconds)`` in tests.
         self.clock = SandboxClock(on_advance=self.process_bulk)

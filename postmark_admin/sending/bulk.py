@@ -243,7 +243,7 @@ def send_bulk(
 def bulk_status(
     job_id: str, config: EffectiveConfig | None = None, *, server_token: str | None = None, **arguments: Any
 ) -> BulkJob:
-    """``GET /email/bulk/{id}``: the job's progress now (raises :class:`PostmarkAPIError`).
+    """``GET /email/bulk/{id}``: the job's progress now (raises :class:`~postmark_admin.exceptions.PostmarkAPIError`).
 
     ``config`` (or ``effective_config(**arguments)``) gives the API URL and token; in test mode the test
     token asks. ``server_token`` is for a job sent with ``esp_extra["server_token"]``.
