@@ -21,7 +21,7 @@ do not drop each other's). Options: ``--events N`` (per round, part 1),
 ``--load-events N`` (distinct events, python client), ``--skip-load``, ``--skip-micro``,
 ``--worker-class``, ``--workers``, ``--threads``, ``--client python wrk``, ``--wrk-seconds``,
 ``--wrk-connections``, ``--code PATH`` (benchmark another checkout's postmark_admin with this harness,
-for before/after figures in one run: ``git worktree add /tmp/before <commit>``).
+for before/after figures in one run: ``git worktree add ../before <commit>``).
 """
 
 from __future__ import annotations
