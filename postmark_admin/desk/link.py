@@ -18,11 +18,12 @@ event, while the message page, which reads the events themselves, shows it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import router
+from django.db import DatabaseError, router
 from django.utils import timezone
 
 from ..config.effective import app_settings
@@ -31,6 +32,8 @@ from .status import TARGET, advance, statuses_below
 if TYPE_CHECKING:
     from ..models import SentRecipient
     from ..webhooks.events import NormalizedEvent
+
+logger = logging.getLogger("postmark_admin.desk")
 
 
 def advance_recipient(message_id: str, recipient: str, event_type: str, at: datetime | None = None) -> int:
@@ -52,11 +55,22 @@ def advance_recipient(message_id: str, recipient: str, event_type: str, at: date
     )
 
 
-def advance_for_event(normalized: NormalizedEvent) -> int:
-    """:func:`advance_recipient` for a webhook event the view has just stored (not for a duplicate)."""
-    return advance_recipient(
-        normalized.message_id, normalized.recipient, normalized.event_type, normalized.occurred_at
-    )
+def advance_for_event(normalized: NormalizedEvent, *, stored: bool) -> int:
+    """:func:`advance_recipient` for a webhook event the view has just handled.
+
+    Nothing for a duplicate (``stored`` false: the first delivery moved the status already). A
+    database error is logged, not raised: the event is stored, and a 5xx would make Postmark post it
+    again only to be skipped as a duplicate; the recipient's status lags until its next event.
+    """
+    if not stored:
+        return 0
+    try:
+        return advance_recipient(
+            normalized.message_id, normalized.recipient, normalized.event_type, normalized.occurred_at
+        )
+    except DatabaseError:
+        logger.exception("Postmark: the sent-message log's recipient status was not advanced")
+        return 0
 
 
 def statuses_from_events(recipients: Sequence[SentRecipient], message_ids: Sequence[str], alias: str) -> None:
