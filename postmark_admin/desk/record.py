@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, connections, router, transaction
@@ -222,3 +223,65 @@ def record_answers(answers: Sequence[Answer], via: str) -> None:
         logger.exception("Postmark: %d sent messages were not recorded in the sent-message log", len(answers))
     except Exception:  # Postmark accepted the mail: nothing the log does may undo that
         logger.exception("Postmark: the sent-message log failed; %d sent messages not recorded", len(answers))
+
+
+def _keys(field: Any) -> set[str]:
+    """The casefolded addr-specs in an address field of a message object (``"A <a@x>, b@x"``)."""
+    if not field:
+        return set()
+    return {address.casefold() for _name, address in getaddresses([str(field)]) if address}
+
+
+def record_bulk(
+    data: Mapping[str, Any], recipients: Sequence[Sequence[str]], status: Any, error: Any
+) -> None:
+    """Record a Bulk API request (``POST /email/bulk``) as one message: the job, its recipients queued.
+
+    Postmark answers a bulk request with a job ID, not a MessageID per recipient (those exist only
+    once the job runs), so the row's ``message_id`` is ``bulk:<job ID>`` and every recipient stays
+    ``queued``: the webhook events of the job's messages carry their own MessageIDs and do not link
+    to it (the desk finds them by address). A refused request records the refusal (``refused:``).
+    ``status`` is the message's :class:`~postmark_admin.sending.status.PostmarkStatus`, ``error`` the
+    :class:`~postmark_admin.exceptions.PostmarkAPIError` of a refusal.
+    """
+    shared = {key: value for key, value in data.items() if key != "Messages"}
+    entries = [entry for entry in data.get("Messages", []) if isinstance(entry, Mapping)]
+    first = entries[0] if entries else {}
+    # The job's Metadata and Tag as the first entry sees them (an entry's own Metadata merges over).
+    message_data = {**shared, **{key: first[key] for key in ("Metadata", "Tag") if key in first}}
+    to: list[str] = []
+    cc: list[str] = []
+    bcc: list[str] = []
+    seen: set[str] = set()
+    for entry, addresses in zip(entries or [{}], recipients, strict=False):
+        bcc_keys = _keys(entry.get("Bcc") or shared.get("Bcc"))
+        cc_keys = _keys(entry.get("Cc") or shared.get("Cc"))
+        for address in addresses:
+            key = address.casefold()
+            if key in seen:
+                continue  # a Cc or Bcc shared by every entry of the job: one recipient row
+            seen.add(key)
+            (bcc if key in bcc_keys else cc if key in cc_keys else to).append(address)
+    others = [*cc, *bcc]
+    bcc_seen = len(bcc)
+    job = getattr(status, "bulk_job", None)
+    if job is not None:
+        result: Mapping[str, Any] | None = {
+            "ErrorCode": 0,
+            "Message": job.status,
+            "MessageID": f"bulk:{job.id}",
+            "SubmittedAt": job.submitted_at,
+        }
+        answer = Answer(message_data, to, others, bcc_seen, result, dict.fromkeys([*to, *others], "queued"))
+    else:
+        answer = Answer(
+            message_data,
+            to,
+            others,
+            bcc_seen,
+            None,
+            {},
+            error_code=getattr(error, "error_code", None) or -1,
+            message=str(getattr(error, "message", "") or ""),
+        )
+    record_answers([answer], SentVia.BULK)
