@@ -50,7 +50,11 @@ def advance_recipient(message_id: str, recipient: str, event_type: str, at: date
 
     return (
         SentRecipient.objects.using(router.db_for_write(SentRecipient))
-        .filter(message_id=message_id, address_key=recipient.casefold(), status__in=statuses_below(target))
+        .filter(
+            message__message_id=message_id,
+            address_key=recipient.casefold(),
+            status__in=statuses_below(target),
+        )
         .update(status=target, status_at=at or timezone.now(), last_event_type=event_type)
     )
 

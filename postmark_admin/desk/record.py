@@ -71,7 +71,7 @@ class Answer:
     to: Sequence[str]
     cc_bcc: Sequence[str]
     bcc_count: int
-    result: Mapping[str, Any] | None
+    result: Any
     statuses: Mapping[str, Any]
     error_code: int = 0
     message: str = ""
@@ -198,7 +198,7 @@ def insert_rows(
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     for start in range(0, len(rows), size):
         query = InsertQuery(model, on_conflict=on_conflict)
-        query.insert_values(fields, rows[start : start + size])
+        query.insert_values(fields, list(rows[start : start + size]))
         query.get_compiler(using=alias).execute_sql()
 
 

@@ -327,10 +327,11 @@ def send_messages(
     for index, request in bulk_requests:  # one request each, after the batches
         outcome = send_bulk(client, request, test_token)
         status, error = bulk_outcome(request, outcome, messages[index])
-        answered = status.bulk_job is not None or (
+        # Recorded once Postmark answered: a job, or a refusal (not an ambiguous 5xx, not no answer).
+        got_answer = status.bulk_job is not None or (
             isinstance(error, PostmarkAPIError) and not _ambiguous(error)
         )
-        if tally.log and answered:
+        if tally.log and got_answer:
             record_bulk(request.data, request.recipients, status, error)
         tally.statuses[index], tally.accepted[index] = status, error is None
         if error is not None:
