@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, router
 from django.utils import timezone
@@ -30,7 +30,6 @@ from ..config.effective import app_settings
 from .status import TARGET, advance, statuses_below
 
 if TYPE_CHECKING:
-    from ..models import SentRecipient
     from ..webhooks.events import NormalizedEvent
 
 logger = logging.getLogger("postmark_admin.desk")
@@ -77,8 +76,10 @@ def advance_for_event(normalized: NormalizedEvent, *, stored: bool) -> int:
         return 0
 
 
-def statuses_from_events(recipients: Sequence[SentRecipient], message_ids: Sequence[str], alias: str) -> None:
-    """Fold the events already stored for ``message_ids`` into ``recipients`` (not yet saved): one SELECT.
+def statuses_from_events(
+    recipients: Sequence[dict[str, Any]], message_ids: Sequence[str], alias: str
+) -> None:
+    """Fold the events already stored for ``message_ids`` into ``recipients`` (rows not yet inserted): one SELECT.
 
     Each recipient's status, ``status_at`` and ``last_event_type`` become what its events, applied
     in any order, make of the status the send gave it (the state machine's result does not depend
@@ -101,7 +102,7 @@ def statuses_from_events(recipients: Sequence[SentRecipient], message_ids: Seque
     if not found:
         return
     for recipient in recipients:
-        for event_type, at in found.get((recipient.message_id, recipient.address_key), ()):
-            status = advance(recipient.status, event_type)
-            if status != recipient.status:
-                recipient.status, recipient.status_at, recipient.last_event_type = status, at, event_type
+        for event_type, at in found.get((recipient["message_id"], recipient["address_key"]), ()):
+            status = advance(recipient["status"], event_type)
+            if status != recipient["status"]:
+                recipient.update(status=status, status_at=at, last_event_type=event_type)
