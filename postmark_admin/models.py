@@ -1,4 +1,4 @@
-"""Database models: the run-time settings row (and, with the webhooks, the events)."""
+"""Database models: the run-time settings row, the webhook events, and the sent-message log."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from solo.models import SingletonModel
 from .config.api_hosts import api_url_problem
 from .config.fields import secret_problem
 from .config.secret_field import EncryptedSecretField
+from .desk.status import RecipientKind, RecipientState, SentVia
 from .webhooks import events
 from .webhooks.events import EventType, RejectReason
 
@@ -230,3 +231,93 @@ class WebhookEvent(models.Model):
         from .webhooks.inbound import parse_inbound
 
         return parse_inbound(self.payload)
+
+
+class SentMessage(models.Model):
+    """One message object Postmark answered for (docs/desk.rst): one row per MessageID.
+
+    A Django message with merge data that went out as several Postmark messages gives several rows.
+    A message Postmark refused has no MessageID: its ``message_id`` is ``refused:<uuid4>`` and its
+    ``error_code`` Postmark's ErrorCode. Webhook events link by ``message_id`` (no foreign key: an event
+    may arrive before this row commits, or be about a message sent before the log existed).
+    """
+
+    message_id = models.CharField(_("message ID"), max_length=events.MAX_MESSAGE_ID)
+    stream = models.CharField(_("message stream"), max_length=events.MAX_STREAM, blank=True)
+    from_email = models.CharField(_("From"), max_length=320, blank=True)
+    subject = models.TextField(_("subject"), blank=True)
+    tag = models.CharField(_("tag"), max_length=events.MAX_TAG, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now, db_index=True)
+    sent_via = models.CharField(_("sent via"), max_length=20, choices=SentVia.choices)
+    error_code = models.IntegerField(_("Postmark ErrorCode"), default=0)
+    postmark_message = models.TextField(_("Postmark's answer"), blank=True)
+    text_body = models.TextField(_("text body"), blank=True)
+    html_body = models.TextField(_("HTML body"), blank=True)
+    bodies_expire_at = models.DateTimeField(_("bodies kept until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sent message")
+        verbose_name_plural = _("sent messages")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            # A constraint rather than unique=True: no second varchar_pattern_ops index on PostgreSQL.
+            models.UniqueConstraint(fields=["message_id"], name="pm_sent_message_id"),
+        ]
+        indexes = [
+            models.Index(fields=["stream", "submitted_at"], name="pm_sent_stream"),
+            # The prune command's "bodies past their date" (a partial scan of few rows otherwise).
+            models.Index(fields=["bodies_expire_at"], name="pm_sent_bodies_expire"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.message_id
+
+    @property
+    def refused(self) -> bool:
+        return self.error_code != 0
+
+
+class SentRecipient(models.Model):
+    """One recipient (To, Cc or Bcc) of a :class:`SentMessage`, with its own status.
+
+    ``message`` points at ``SentMessage.message_id`` (``to_field``), so this table's ``message_id``
+    column holds Postmark's MessageID itself: a webhook event finds its recipient with no join, and the
+    recipients of a chunk are inserted without waiting for the messages' primary keys.
+    """
+
+    message = models.ForeignKey(
+        SentMessage,
+        on_delete=models.CASCADE,
+        to_field="message_id",
+        related_name="recipients",
+        verbose_name=_("message"),
+        # Served by the (message, address_key) index below; on PostgreSQL db_index would add a
+        # second, varchar_pattern_ops index that every insert pays for and no query uses.
+        db_index=False,
+    )
+    address = models.CharField(_("address"), max_length=320)
+    #: ``address.casefold()``: the case-insensitive, index-backed search key.
+    address_key = models.CharField(_("address key"), max_length=320, editable=False)
+    kind = models.CharField(_("kind"), max_length=3, choices=RecipientKind.choices, default=RecipientKind.TO)
+    status = models.CharField(_("status"), max_length=20, choices=RecipientState.choices)
+    status_at = models.DateTimeField(_("status since"), default=timezone.now)
+    last_event_type = models.CharField(_("last event type"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("message recipient")
+        verbose_name_plural = _("message recipients")
+        ordering = ["id"]
+        indexes = [
+            # "Recent messages of this address": equality on the key, newest first.
+            models.Index(fields=["address_key", "-id"], name="pm_recipient_address"),
+            # A webhook event's status advance (one UPDATE by MessageID and address), the message
+            # page's recipients, and the cascade when a message is pruned.
+            models.Index(fields=["message", "address_key"], name="pm_recipient_message"),
+        ]
+        permissions = [
+            ("reactivate_suppression", _("Can reactivate an address Postmark suppressed")),
+        ]
+
+    def __str__(self) -> str:
+        return self.address

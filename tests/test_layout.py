@@ -39,6 +39,7 @@ SUBPACKAGES = {
     "sending",
     "webhooks",
     "screens",
+    "desk",
     "admin",
     "wagtail",
     "sandbox",
