@@ -64,6 +64,8 @@ if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "postmark_admin.backends.PostmarkBackend"}}
 else:
     EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"
+# The deliverability desk's sent-message log (off by default: see docs/desk.rst).
+POSTMARK_LOG_MESSAGES = True
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Demo <demo@example.com>")
 
 USE_TZ = True

@@ -75,7 +75,7 @@ class Answer:
 
 
 def log_enabled() -> bool:
-    """Whether sends are recorded (``POSTMARK_LOG_MESSAGES``, on by default)."""
+    """Whether sends are recorded (``POSTMARK_LOG_MESSAGES``, off by default)."""
     return app_settings.LOG_MESSAGES
 
 

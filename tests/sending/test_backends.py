@@ -355,7 +355,7 @@ def test_no_sql_query_per_message_once_warm(monkeypatch, clean_postmark_env, set
 
     from postmark_admin.models import PostmarkSettings, SentMessage
 
-    settings.POSTMARK_LOG_MESSAGES = log  # tests/settings.py turns it off; the default is on
+    settings.POSTMARK_LOG_MESSAGES = log  # off by default (and in tests/settings.py)
     monkeypatch.setattr(settings_cache, "LOCAL_TTL", 3600)
     with Sandbox() as sandbox:
         row = PostmarkSettings.get_solo()
