@@ -1,4 +1,4 @@
-"""Database models: the run-time settings row (and, with the webhooks, the events)."""
+"""Database models: the run-time settings row, the webhook events, and the sent-message log."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from solo.models import SingletonModel
 from .config.api_hosts import api_url_problem
 from .config.fields import secret_problem
 from .config.secret_field import EncryptedSecretField
+from .desk.status import RecipientKind, RecipientState, SentVia
 from .webhooks import events
 from .webhooks.events import EventType, RejectReason
 
@@ -230,37 +231,6 @@ class WebhookEvent(models.Model):
         from .webhooks.inbound import parse_inbound
 
         return parse_inbound(self.payload)
-
-
-class SentVia(models.TextChoices):
-    """Which path of the backend sent a message (one Postmark endpoint each, or the queued worker)."""
-
-    SINGLE = "single", _("single message")
-    BATCH = "batch", _("batch")
-    TEMPLATE = "template", _("template")
-    BATCH_TEMPLATE = "batch_template", _("batch of templates")
-    BULK = "bulk", _("Bulk API")
-    QUEUED = "queued", _("queued backend")
-
-
-class RecipientState(models.TextChoices):
-    """A recipient's standing, in the order it only moves forward (postmark_admin.desk.status)."""
-
-    QUEUED = "queued", _("queued")
-    SENT = "sent", _("sent")
-    DELIVERED = "delivered", _("delivered")
-    OPENED = "opened", _("opened")
-    CLICKED = "clicked", _("clicked")
-    BOUNCED = "bounced", _("bounced")
-    COMPLAINED = "complained", _("complained")
-    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
-    REFUSED = "refused", _("refused")
-
-
-class RecipientKind(models.TextChoices):
-    TO = "to", _("To")
-    CC = "cc", _("Cc")
-    BCC = "bcc", _("Bcc")
 
 
 class SentMessage(models.Model):

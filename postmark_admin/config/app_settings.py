@@ -80,6 +80,23 @@ class AppSettings:
         return None if value in (None, "") else int(value)
 
     @property
+    def LOG_MESSAGES(self) -> bool:
+        """Record every message sent in the sent-message log (``POSTMARK_LOG_MESSAGES``, on by default)."""
+        return bool(getattr(settings, "POSTMARK_LOG_MESSAGES", True))
+
+    @property
+    def LOG_BODIES_DAYS(self) -> int:
+        """Days the log keeps a message's text and HTML bodies (``POSTMARK_LOG_BODIES_DAYS``; 0: never store them)."""
+        value = getattr(settings, "POSTMARK_LOG_BODIES_DAYS", 0)
+        return max(0, int(value or 0))
+
+    @property
+    def LOG_RETENTION_DAYS(self) -> int | None:
+        """Days of sent messages ``postmark_prune_log`` keeps by default (``POSTMARK_LOG_RETENTION_DAYS``; None: all)."""
+        value = getattr(settings, "POSTMARK_LOG_RETENTION_DAYS", 90)
+        return None if value in (None, "") else int(value)
+
+    @property
     def ALLOWED_API_HOSTS(self) -> tuple[str, ...]:
         """Hosts the API URL may point at (``POSTMARK_ALLOWED_API_HOSTS``; ``"*"`` allows any)."""
         value = getattr(settings, "POSTMARK_ALLOWED_API_HOSTS", DEFAULT_ALLOWED_API_HOSTS)

@@ -49,6 +49,8 @@ class PayloadItem:
     body: bytes
     to: tuple[str, ...]
     cc_bcc: tuple[str, ...]
+    #: How many of ``cc_bcc`` (the last ones) are Bcc: the sent-message log records each one's kind.
+    bcc_count: int = 0
 
     @property
     def size(self) -> int:
@@ -331,13 +333,13 @@ def build_payload(
             _for_recipient(data, address, merge_data, merge_metadata, merge_headers) for address in to
         ]
         items = [
-            _item({**item_data, **esp_extra}, (address.addr_spec,), cc + bcc, message)
+            _item({**item_data, **esp_extra}, (address.addr_spec,), cc + bcc, message, len(bcc))
             for item_data, address in zip(per_recipient, to, strict=True)
         ]
         if not to:
-            items = [_item({**data, **esp_extra}, (), cc + bcc, message)]
+            items = [_item({**data, **esp_extra}, (), cc + bcc, message, len(bcc))]
     else:
-        items = [_item({**data, **esp_extra}, tuple(a.addr_spec for a in to), cc + bcc, message)]
+        items = [_item({**data, **esp_extra}, tuple(a.addr_spec for a in to), cc + bcc, message, len(bcc))]
     return PreparedMessage(
         items=tuple(items),
         endpoint=ENDPOINT_TEMPLATE if templated else ENDPOINT_EMAIL,
@@ -370,7 +372,11 @@ def _for_recipient(
 
 
 def _item(
-    data: dict[str, Any], to: tuple[str, ...], others: list[ParsedAddress], message: EmailMessage
+    data: dict[str, Any],
+    to: tuple[str, ...],
+    others: list[ParsedAddress],
+    message: EmailMessage,
+    bcc_count: int = 0,
 ) -> PayloadItem:
     validate(data, message, recipients=len(to) + len(others))
     body = _encode(data, message)
@@ -380,7 +386,9 @@ def _item(
             % {"size": len(body), "limit": MAX_MESSAGE_BYTES},
             message,
         )
-    return PayloadItem(data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others))
+    return PayloadItem(
+        data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others), bcc_count=bcc_count
+    )
 
 
 def _encode(data: dict[str, Any], message: EmailMessage) -> bytes:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from .. import signals
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, Source, app_settings
+from ..desk.record import Answer, log_enabled, record_answers, sent_via
 from ..exceptions import (
     PostmarkAPIError,
     PostmarkError,
@@ -204,9 +205,12 @@ class _Tally:
         self.statuses: dict[int, PostmarkStatus] = {index: PostmarkStatus() for index in indexes}
         self.accepted: dict[int, bool] = dict.fromkeys(self.statuses, False)
         self.errors: dict[int, PostmarkError] = {}
+        # Read once per call: with the log off the send path runs no SQL at all.
+        self.log = log_enabled()
 
     def add(self, chunk: Chunk, outcome: tuple[int, Any] | PostmarkError) -> None:
         results = _results(chunk, outcome)
+        answers: list[Answer] = []
         for position, entry in enumerate(chunk.entries):
             status = self.statuses[entry.message_index]
             email_message = self.messages[entry.message_index]
@@ -220,10 +224,39 @@ class _Tally:
             status.esp_response.append(result)
             item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
             merge_recipients(status.recipients, item_statuses)
+            if self.log:
+                item = entry.item
+                answers.append(Answer(item.data, item.to, item.cc_bcc, item.bcc_count, result, item_statuses))
             if ok:
                 self.accepted[entry.message_index] = True
             else:
                 self.errors.setdefault(entry.message_index, _error_for(result, refused, email_message))
+        if self.log:
+            self.record(chunk, results, answers)
+
+    def record(self, chunk: Chunk, results: list[Any] | PostmarkError, answers: list[Answer]) -> None:
+        """The sent-message log's rows of one request (desk/record.py): one SELECT and two INSERTs.
+
+        A request Postmark refused as a whole is recorded as each message's refusal; one that got
+        no answer, or an ambiguous one (a 5xx: it may have been sent), is not recorded.
+        """
+        if isinstance(results, PostmarkError):
+            if not isinstance(results, PostmarkAPIError) or _ambiguous(results):
+                return
+            answers = [
+                Answer(
+                    entry.item.data,
+                    entry.item.to,
+                    entry.item.cc_bcc,
+                    entry.item.bcc_count,
+                    None,
+                    {},
+                    error_code=results.error_code or -1,
+                    message=results.message or str(results.description),
+                )
+                for entry in chunk.entries
+            ]
+        record_answers(answers, sent_via(is_batch=chunk.is_batch, templated=chunk.templated))
 
 
 def _post_send(messages: Sequence[EmailMessage], connection: Any) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from .. import signals
 from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..config.fields import FIELDS
 from ..exceptions import (
@@ -36,7 +37,6 @@ from ..exceptions import (
     PostmarkTransportError,
 )
 from .batching import endpoint_path
-from .. import signals
 from .client import RETRY_STATUSES, PostmarkClient, error_code_and_message
 from .status import UNKNOWN, PostmarkStatus, RecipientStatus, parse_result
 

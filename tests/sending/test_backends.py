@@ -309,9 +309,15 @@ def test_every_backend_instance_shares_the_pool(postmark_sandbox):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_sql_query_per_message_once_warm(monkeypatch, clean_postmark_env, django_assert_num_queries):
-    from postmark_admin.models import PostmarkSettings
+@pytest.mark.parametrize("log", [False, True], ids=["log-off", "log-on"])
+def test_no_sql_query_per_message_once_warm(monkeypatch, clean_postmark_env, settings, log):
+    """With the sent-message log off a warm send runs no SQL; with it on, a fixed count per request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
+    from postmark_admin.models import PostmarkSettings, SentMessage
+
+    settings.POSTMARK_LOG_MESSAGES = log  # tests/settings.py turns it off; the default is on
     monkeypatch.setattr(settings_cache, "LOCAL_TTL", 3600)
     with Sandbox() as sandbox:
         row = PostmarkSettings.get_solo()
@@ -320,12 +326,21 @@ def test_no_sql_query_per_message_once_warm(monkeypatch, clean_postmark_env, dja
         row.save()
         backend = PostmarkBackend()
         backend.send_messages([EmailMessage("Hi", "B", FROM, ["warm@example.com"])])
-        # Committed (transaction=True), so the row is cached: sending costs no query.
-        with django_assert_num_queries(0):
+        # Committed (transaction=True), so the row is cached: sending costs no query of its own.
+        with CaptureQueriesContext(connection) as queries:
             for i in range(20):
                 backend.send_messages([EmailMessage("Hi", "B", FROM, [f"to{i}@example.com"])])
             backend.send_messages([EmailMessage("Hi", "B", FROM, [f"b{i}@example.com"]) for i in range(100)])
         assert len(sandbox.messages) == 121
+    statements = [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+    if not log:
+        assert statements == []
+        return
+    # 21 requests (20 single, 1 batch of 100): one SELECT of earlier events, two INSERTs each;
+    # SQLite's BEGIN/COMMIT are the transaction (PostgreSQL's are not captured).
+    writes = [statement for statement in statements if statement not in ("BEGIN", "COMMIT")]
+    assert writes == ["SELECT", "INSERT", "INSERT"] * 21
+    assert SentMessage.objects.count() == 121
 
 
 @pytest.mark.django_db(transaction=True)
