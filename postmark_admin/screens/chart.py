@@ -79,7 +79,8 @@ def bars_svg(days: Sequence[Day]) -> SafeString:
         (
             (f"{index * slot:.1f}", HEIGHT - 5, date_format(day.date, "j M"))
             for index, day in enumerate(days)
-            if index % 7 == 0 or index == len(days) - 1
+            # Every seventh day, and the last when it is far enough from the previous label.
+            if index % 7 == 0 or (index == len(days) - 1 and index % 7 >= 4)
         ),
     )
     return format_html(

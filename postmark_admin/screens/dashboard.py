@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import PostmarkError, PostmarkSettingsUnavailable
 from ..sending import deliverability
-from ..webhooks.events import EventType
+from ..webhooks.events import EventType, RecordType
 from . import chart
 from .actions import describe_error
 
@@ -44,7 +44,8 @@ STATS_CACHE_SECONDS = 60
 STATS_TIMEOUT = 3.0
 #: Days the chart shows.
 CHART_DAYS = 30
-#: The event types the dashboard counts, by the column they count in.
+#: The event types the dashboard counts, by the column they count in. A SubscriptionChange that
+#: follows a bounce or a complaint is normalized to the same type; it is not counted a second time.
 EVENT_COLUMNS: Mapping[str, str] = {
     EventType.DELIVERED: "delivered",
     EventType.BOUNCED: "bounced",
@@ -124,6 +125,7 @@ def local_counts(now: dt.datetime) -> dict[tuple[str, str], Counts]:
             found.setdefault((stream, window.key), Counts()).sent = figure
     events = (
         WebhookEvent.objects.filter(received_at__gte=now - longest, event_type__in=list(EVENT_COLUMNS))
+        .exclude(record_type=RecordType.SUBSCRIPTION_CHANGE)
         .values_list("message_stream", "event_type")
         .annotate(**window_counts("received_at"))
         .order_by()
@@ -152,6 +154,7 @@ def per_day(now: dt.datetime, days: int = CHART_DAYS) -> list[chart.Day]:
     )
     bounced = dict(
         WebhookEvent.objects.filter(received_at__gte=start, event_type=EventType.BOUNCED)
+        .exclude(record_type=RecordType.SUBSCRIPTION_CHANGE)
         .annotate(day=TruncDate("received_at"))
         .values_list("day")
         .annotate(count=Count("id"))

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import PostmarkError, PostmarkSettingsUnavailable
 from ..sending import deliverability
-from ..webhooks.events import EventType
+from ..webhooks.events import EventType, RecordType
 from .panels import event_type_label
 
 if TYPE_CHECKING:
@@ -92,7 +92,15 @@ class MessagePage:
 def entry_for(event: WebhookEvent, event_url: EventURL = None) -> TimelineEntry:
     """A webhook event as a timeline entry: what it says beyond its type (the URL, the bounce). Pure."""
     detail = ""
-    if event.event_type == EventType.BOUNCED or event.event_type == EventType.COMPLAINED:
+    label = event_type_label(event.event_type)
+    if event.record_type == RecordType.SUBSCRIPTION_CHANGE:
+        # The suppression that follows a bounce or a complaint (or an unsubscribe), not a second bounce.
+        reason = str(event.payload.get("SuppressionReason") or "") if event.payload else ""
+        label = (
+            gettext("suppressed") if event.payload.get("SuppressSending", True) else gettext("reactivated")
+        )
+        detail = reason
+    elif event.event_type == EventType.BOUNCED or event.event_type == EventType.COMPLAINED:
         bounce_type = str(event.payload.get("Type") or event.record_type) if event.payload else ""
         detail = " — ".join(part for part in (bounce_type, event.description) if part)
     elif event.event_type == EventType.DEFERRED:
@@ -101,7 +109,7 @@ def entry_for(event: WebhookEvent, event_url: EventURL = None) -> TimelineEntry:
         detail = event.user_agent
     return TimelineEntry(
         kind=event.event_type,
-        label=event_type_label(event.event_type),
+        label=label,
         at=event.occurred_at or event.received_at,
         detail=detail,
         url=event.click_url if event.event_type == EventType.CLICKED else "",

@@ -133,11 +133,16 @@ def test_message_page_shows_each_recipients_timeline_linked_to_the_raw_events(lo
         description="The mailbox does not exist.",
         payload={"Type": "HardBounce", "Email": "bob@example.com"},
     )
+    suppression = {"SuppressSending": True, "SuppressionReason": "HardBounce"}
+    event(message, "bounced", "bob@example.com", record_type="SubscriptionChange", payload=suppression)
     html = client.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
     assert "Password reset" in html and message.message_id in html
     assert "opened 2 times" in html
     assert "https://example.com/reset?token=1" in html
     assert "HardBounce — The mailbox does not exist." in html
+    bob = html.split('data-address="bob@example.com"')[1].split("</ol>")[0]
+    assert bob.count("postmark-event-bounced") == 3  # the status, the bounce, the suppression
+    assert ">suppressed<" in bob
     assert f"/admin/postmark_admin/webhookevent/{delivered.pk}/change/" in html
     assert "Fetch Postmark" in html
 
@@ -276,8 +281,13 @@ def test_dashboard_counts_per_stream_beside_postmark_and_flags_rates(viewer, san
         message = sent(f"user{number}@example.com", minutes=60 * 24 * 3)
         event(message, "delivered", f"user{number}@example.com")
     bounced = sent("bad@example.com")
-    event(bounced, "bounced", "bad@example.com")
-    event(bounced, "complained", "bad@example.com")
+    event(bounced, "bounced", "bad@example.com", record_type="Bounce")
+    event(bounced, "complained", "bad@example.com", record_type="SpamComplaint")
+    # The suppressions that follow are normalized to the same types: not counted twice.
+    event(bounced, "bounced", "bad@example.com", record_type="SubscriptionChange")
+    event(bounced, "complained", "bad@example.com", record_type="SubscriptionChange")
+    local = dashboard.local_counts(timezone.now())[("outbound", "day")]
+    assert (local.sent, local.bounced, local.complained) == (1, 1, 1)
     html = viewer.get(DASHBOARD).content.decode()
     day = html.split('id="postmark-window-day"')[1].split("</section>")[0]
     assert "postmark-flagged" in day  # 1 of 1 bounced in the last 24 hours
