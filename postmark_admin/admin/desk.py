@@ -7,7 +7,6 @@ the URLs, the permission checks, the admin log entry of a reactivation and the t
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import django
@@ -68,21 +67,6 @@ class RecipientStatusFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(matching))
 
 
-def search_condition(term: str) -> dict[str, Any] | None:
-    """What a search term looks up, by its shape: an address (its recipients, case-insensitive, on the
-    address index), a MessageID (exact), else the start of the subject. Pure."""
-    term = term.strip()
-    if not term:
-        return None
-    if "@" in term:
-        return {"address_key": term.casefold()}
-    try:
-        uuid.UUID(term)
-    except ValueError:
-        return {"subject__istartswith": term}
-    return {"message_id": term}
-
-
 class SentMessageAdmin(CheckedInputAdmin):
     """Every message the backend sent (read-only); the change view is the message page."""
 
@@ -126,13 +110,7 @@ class SentMessageAdmin(CheckedInputAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[SentMessage], search_term: str
     ) -> tuple[QuerySet[SentMessage], bool]:
-        condition = search_condition(search_term)
-        if condition is None:
-            return queryset, False
-        if "address_key" in condition:
-            matching = SentRecipient.objects.filter(message_id=OuterRef("message_id"), **condition)
-            return queryset.filter(Exists(matching)), False
-        return queryset.filter(**condition), False
+        return message_page.search(queryset, search_term), False
 
     @admin.display(description=_("subject"), ordering="subject")
     def subject_link(self, obj: SentMessage) -> str:

@@ -11,6 +11,7 @@ sentence on the page, never an error page.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from ..webhooks.events import EventType, RecordType
 from .panels import event_type_label
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
     from django_stubs_ext import StrOrPromise
 
     from ..models import SentMessage, SentRecipient, WebhookEvent
@@ -273,3 +275,36 @@ def fetch_postmark_record(message: SentMessage) -> PostmarkRecord:
 def context(page: MessagePage, record: PostmarkRecord | None) -> dict[str, Any]:
     """The template context both admins render the page with."""
     return {"desk_message": page, "postmark_record": record}
+
+
+# -- the list's search -------------------------------------------------------------------------------
+
+
+def search_condition(term: str) -> dict[str, Any] | None:
+    """What a search term looks up, by its shape: an address (its recipients, case-insensitive, on the
+    address index), a MessageID (exact), else the start of the subject. Pure."""
+    term = term.strip()
+    if not term:
+        return None
+    if "@" in term:
+        return {"address_key": term.casefold()}
+    try:
+        uuid.UUID(term)
+    except ValueError:
+        return {"subject__istartswith": term}
+    return {"message_id": term}
+
+
+def search(queryset: QuerySet[SentMessage], term: str) -> QuerySet[SentMessage]:
+    """``queryset`` narrowed to the messages :func:`search_condition` finds (all of it for no term)."""
+    from django.db.models import Exists, OuterRef
+
+    from ..models import SentRecipient
+
+    condition = search_condition(term)
+    if condition is None:
+        return queryset
+    if "address_key" in condition:
+        matching = SentRecipient.objects.filter(message_id=OuterRef("message_id"), **condition)
+        return queryset.filter(Exists(matching))
+    return queryset.filter(**condition)
