@@ -23,7 +23,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from ..models import PostmarkSettings, RecipientState, SentMessage, SentRecipient
+from ..desk.status import RecipientState
+from ..models import PostmarkSettings, SentMessage, SentRecipient
 from ..screens import dashboard, message_page, recipient_page
 from ..screens.events import CappedCountPaginator
 from .guards import CheckedInputAdmin
