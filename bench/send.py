@@ -2,6 +2,8 @@
 
 Run: python3 scripts/bench.py send [--messages 1000] [--sequential 50] [--latency 10] [--rounds 5]
 (``--signals``: only what the pre_send/post_send checks cost in mapping, no sandbox.)
+(``--log on|off|both``: postmark_admin alone, the sent-message log on and off, rounds alternating, on
+SQLite or, with ``--database-url postgres://...``, PostgreSQL; ``both`` prints the two side by side.)
 
 The sandbox runs in its own process (``python -m postmark_admin.sandbox --https --latency MS``), as a
 real Postmark is another machine: the benchmark's client code and the sandbox's request handling do not
@@ -50,11 +52,30 @@ BACKENDS = {
 TOKEN = "bench-sandbox-token"
 
 
-def configure() -> None:
+def database(url: str | None) -> dict:
+    """``DATABASES["default"]`` for ``url`` (``postgres://user@host:port/name``), else in-memory SQLite."""
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"--database-url: only postgres:// URLs (or none, for SQLite), not {url!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": parts.username or "",
+        "PASSWORD": parts.password or "",
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+def configure(database_url: str | None = None) -> None:
     settings.configure(
         SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         INSTALLED_APPS=["django.contrib.contenttypes", "solo", "postmark_admin", "anymail"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        DATABASES={"default": database(database_url)},
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
         DEFAULT_FROM_EMAIL="bench@example.com",
         USE_TZ=True,
@@ -212,6 +233,52 @@ def signal_cost(count: int, rounds: int) -> None:
             print(f"prepare(), {label}: {summary(times, '2', False)[1]} µs per message")
 
 
+def log_cost(args: argparse.Namespace) -> None:
+    """postmark_admin's N-message call with the sent-message log off and on, rounds alternating."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from postmark_admin.models import SentMessage
+    from postmark_admin.testing import override_postmark_settings
+
+    call_command("migrate", "postmark_admin", verbosity=0)
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.log]
+    load_before = load()
+    sandbox = SandboxProcess(args.latency)
+    path = BACKENDS["postmark_admin"]
+    times: dict[bool, list[float]] = {mode: [] for mode in modes}
+    try:
+        os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_path
+        with override_postmark_settings(server_token=TOKEN, api_url=sandbox.url):
+            for mode in modes:
+                settings.POSTMARK_LOG_MESSAGES = mode
+                time_batch(path, args.messages)  # warm: imports, connections, the log's first INSERT
+            for _ in range(args.rounds):
+                for mode in modes:
+                    settings.POSTMARK_LOG_MESSAGES = mode
+                    before = SentMessage.objects.count()
+                    times[mode].append(time_batch(path, args.messages))
+                    logged = SentMessage.objects.count() - before
+                    if logged != (args.messages if mode else 0):
+                        raise SystemExit(f"log {mode}: {logged} messages recorded, expected {args.messages}")
+    finally:
+        sandbox.stop()
+    rows = SentMessage.objects.count()
+    print(
+        f"postmark_admin, {args.messages} messages in one send_messages() call, sandbox in its own process "
+        f"(HTTPS, {args.latency:g} ms latency); {connection.vendor} ({connection.settings_dict['NAME']}), "
+        f"{rows} sent messages in the log at the end; Python {sys.version.split()[0]}, Django {django.get_version()}"
+    )
+    print(f"Before: {load_before}\nAfter:  {load()}")
+    print(f"Median of {args.rounds} rounds (best; slowest..fastest), log on and off alternating:")
+    medians = {}
+    for mode in modes:
+        medians[mode], text = summary([t * 1000 for t in times[mode]], "1", False)
+        print(f"  log {'on ' if mode else 'off'}: {text} ms per call")
+    if len(modes) == 2:
+        print(f"  the log costs {(medians[True] / medians[False] - 1) * 100:+.1f}% (medians)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -223,8 +290,13 @@ def main() -> None:
     parser.add_argument(
         "--signals", action="store_true", help="only the send signals' cost in mapping (no sandbox)"
     )
+    parser.add_argument("--log", choices=["on", "off", "both"], help="postmark_admin with the log on/off")
+    parser.add_argument("--database-url", help="postgres://... for --log (default: in-memory SQLite)")
     args = parser.parse_args()
-    configure()
+    configure(args.database_url)
+    if args.log:
+        log_cost(args)
+        return
     if args.signals:
         signal_cost(args.messages, args.rounds)
         return

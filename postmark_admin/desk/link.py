@@ -18,19 +18,21 @@ event, while the message page, which reads the events themselves, shows it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import router
+from django.db import DatabaseError, router
 from django.utils import timezone
 
 from ..config.effective import app_settings
 from .status import TARGET, advance, statuses_below
 
 if TYPE_CHECKING:
-    from ..models import SentRecipient
     from ..webhooks.events import NormalizedEvent
+
+logger = logging.getLogger("postmark_admin.desk")
 
 
 def advance_recipient(message_id: str, recipient: str, event_type: str, at: datetime | None = None) -> int:
@@ -47,20 +49,37 @@ def advance_recipient(message_id: str, recipient: str, event_type: str, at: date
 
     return (
         SentRecipient.objects.using(router.db_for_write(SentRecipient))
-        .filter(message_id=message_id, address_key=recipient.casefold(), status__in=statuses_below(target))
+        .filter(
+            message__message_id=message_id,
+            address_key=recipient.casefold(),
+            status__in=statuses_below(target),
+        )
         .update(status=target, status_at=at or timezone.now(), last_event_type=event_type)
     )
 
 
-def advance_for_event(normalized: NormalizedEvent) -> int:
-    """:func:`advance_recipient` for a webhook event the view has just stored (not for a duplicate)."""
-    return advance_recipient(
-        normalized.message_id, normalized.recipient, normalized.event_type, normalized.occurred_at
-    )
+def advance_for_event(normalized: NormalizedEvent, *, stored: bool) -> int:
+    """:func:`advance_recipient` for a webhook event the view has just handled.
+
+    Nothing for a duplicate (``stored`` false: the first delivery moved the status already). A
+    database error is logged, not raised: the event is stored, and a 5xx would make Postmark post it
+    again only to be skipped as a duplicate; the recipient's status lags until its next event.
+    """
+    if not stored:
+        return 0
+    try:
+        return advance_recipient(
+            normalized.message_id, normalized.recipient, normalized.event_type, normalized.occurred_at
+        )
+    except DatabaseError:
+        logger.exception("Postmark: the sent-message log's recipient status was not advanced")
+        return 0
 
 
-def statuses_from_events(recipients: Sequence[SentRecipient], message_ids: Sequence[str], alias: str) -> None:
-    """Fold the events already stored for ``message_ids`` into ``recipients`` (not yet saved): one SELECT.
+def statuses_from_events(
+    recipients: Sequence[dict[str, Any]], message_ids: Sequence[str], alias: str
+) -> None:
+    """Fold the events already stored for ``message_ids`` into ``recipients`` (rows not yet inserted): one SELECT.
 
     Each recipient's status, ``status_at`` and ``last_event_type`` become what its events, applied
     in any order, make of the status the send gave it (the state machine's result does not depend
@@ -83,7 +102,7 @@ def statuses_from_events(recipients: Sequence[SentRecipient], message_ids: Seque
     if not found:
         return
     for recipient in recipients:
-        for event_type, at in found.get((recipient.message_id, recipient.address_key), ()):
-            status = advance(recipient.status, event_type)
-            if status != recipient.status:
-                recipient.status, recipient.status_at, recipient.last_event_type = status, at, event_type
+        for event_type, at in found.get((recipient["message_id"], recipient["address_key"]), ()):
+            status = advance(recipient["status"], event_type)
+            if status != recipient["status"]:
+                recipient.update(status=status, status_at=at, last_event_type=event_type)

@@ -24,21 +24,19 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from email.utils import getaddresses
+from functools import partial
+from typing import Any
 
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import Model
+from django.db.models import DateTimeField, JSONField, Model
 from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from ..config.effective import app_settings
 from ..webhooks.events import MAX_MESSAGE_ID, MAX_STREAM, MAX_TAG, parse_timestamp
 from .link import statuses_from_events
 from .status import RecipientKind, RecipientState, SentVia
-
-if TYPE_CHECKING:
-    from ..models import SentMessage, SentRecipient
 
 logger = logging.getLogger("postmark_admin.desk")
 
@@ -70,7 +68,7 @@ class Answer:
     to: Sequence[str]
     cc_bcc: Sequence[str]
     bcc_count: int
-    result: Mapping[str, Any] | None
+    result: Any
     statuses: Mapping[str, Any]
     error_code: int = 0
     message: str = ""
@@ -106,19 +104,24 @@ def _text(value: Any, limit: int | None = None) -> str:
     return text[:limit] if limit else text
 
 
+#: One row to insert: the model's field attnames -> Python values (what the model would hold).
+Row = dict[str, Any]
+
+
 def build_rows(
     answers: Iterable[Answer], via: str, now: datetime, bodies_days: int
-) -> tuple[list[SentMessage], list[SentRecipient]]:
-    """The log's rows for the answers (pure but for the model classes); an answer with no usable result is left out.
+) -> tuple[list[Row], list[Row]]:
+    """The log's rows for the answers (pure); an answer with no usable result is left out.
 
     A message Postmark refused gets ``message_id = "refused:<uuid4>"``, its ErrorCode and Message, and
     every recipient ``refused``; its bodies are never kept (only the refusal is recorded).
+    Rows are plain dicts, not model instances: building 1,000 instances and letting the ORM compile
+    their INSERT cost more than the send itself (bench/send.py --log both; see :func:`insert_rows`).
     """
-    from ..models import SentMessage, SentRecipient
-
-    messages: list[SentMessage] = []
-    recipients: list[SentRecipient] = []
+    messages: list[Row] = []
+    recipients: list[Row] = []
     expire = now + timedelta(days=bodies_days) if bodies_days else None
+    parsed: dict[Any, datetime | None] = {}  # a batch's results share one SubmittedAt
     for answer in answers:
         result = answer.result
         if result is None:
@@ -128,7 +131,10 @@ def build_rows(
             error_code = raw_code if isinstance(raw_code, int) else -1
             text = _text(result.get("Message"))
             message_id = _text(result.get("MessageID"), MAX_MESSAGE_ID)
-            submitted = parse_timestamp(result.get("SubmittedAt"))
+            stamp = result.get("SubmittedAt")
+            if stamp not in parsed:
+                parsed[stamp] = parse_timestamp(stamp)
+            submitted = parsed[stamp]
         else:
             continue  # an answer that is no result object: nothing known to record
         refused = error_code != 0
@@ -138,33 +144,35 @@ def build_rows(
         metadata = data.get("Metadata")
         keep_bodies = expire is not None and not refused
         messages.append(
-            SentMessage(
-                message_id=message_id,
-                stream=_text(data.get("MessageStream"), MAX_STREAM) or DEFAULT_STREAM,
-                from_email=_text(data.get("From"), 320),
-                subject=_text(data.get("Subject")),
-                tag=_text(data.get("Tag"), MAX_TAG),
-                metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
-                submitted_at=submitted or now,
-                sent_via=via,
-                error_code=error_code,
-                postmark_message=text,
-                text_body=_text(data.get("TextBody")) if keep_bodies else "",
-                html_body=_text(data.get("HtmlBody")) if keep_bodies else "",
-                bodies_expire_at=expire if keep_bodies else None,
-            )
+            {
+                "message_id": message_id,
+                "stream": _text(data.get("MessageStream"), MAX_STREAM) or DEFAULT_STREAM,
+                "from_email": _text(data.get("From"), 320),
+                "subject": _text(data.get("Subject")),
+                "tag": _text(data.get("Tag"), MAX_TAG),
+                "metadata": dict(metadata) if isinstance(metadata, Mapping) else {},
+                "submitted_at": submitted or now,
+                "sent_via": via,
+                "error_code": error_code,
+                "postmark_message": text,
+                "text_body": _text(data.get("TextBody")) if keep_bodies else "",
+                "html_body": _text(data.get("HtmlBody")) if keep_bodies else "",
+                "bodies_expire_at": expire if keep_bodies else None,
+            }
         )
+        statuses = answer.statuses
         for address, kind in _kinds(answer):
-            status = RecipientState.REFUSED if refused else _status_of(answer.statuses.get(address))
+            status = RecipientState.REFUSED if refused else _status_of(statuses.get(address))
             recipients.append(
-                SentRecipient(
-                    message_id=message_id,
-                    address=address[:320],
-                    address_key=address.casefold()[:320],
-                    kind=kind,
-                    status=status or RecipientState.REFUSED,
-                    status_at=now,
-                )
+                {
+                    "message_id": message_id,
+                    "address": address[:320],
+                    "address_key": address.casefold()[:320],
+                    "kind": kind,
+                    "status": status or RecipientState.REFUSED,
+                    "status_at": now,
+                    "last_event_type": "",
+                }
             )
     return messages, recipients
 
@@ -184,21 +192,63 @@ def max_rows(alias: str, model: type[Model]) -> int:
     return max(1, limit // fields)
 
 
+def _preparers(model: type[Model], connection: Any) -> list[tuple[str, Any]]:
+    """Each column's attname, and the function that makes its value what the database takes (or None).
+
+    Text and integer columns go as they are (their get_db_prep_save is the identity for a str or int);
+    JSON and datetime columns through their field's own get_db_prep_save, as the ORM's INSERT does.
+    """
+    preparers = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        prepare = None
+        if isinstance(field, JSONField | DateTimeField):
+            prepare = partial(field.get_db_prep_save, connection=connection)
+        preparers.append((field.attname, prepare))
+    return preparers
+
+
 def insert_rows(
-    model: type[Model], rows: Sequence[Model], alias: str, *, ignore_conflicts: bool = False
+    model: type[Model], rows: Sequence[Row], alias: str, *, ignore_conflicts: bool = False
 ) -> None:
     """``rows`` in as few multi-row INSERT statements as the database's parameter limit allows (usually one).
 
-    ``QuerySet.bulk_create`` would cut them at Django's idea of SQLite's limit (999 parameters: 76
-    messages a statement); this is the same ORM insert, cut at the connection's real limit.
+    Not ``bulk_create``: it cuts at Django's idea of SQLite's limit (999 parameters: 76 messages a
+    statement), and building model instances and compiling their INSERT took about 0.1 ms a message
+    (bench/send.py --log both). The SQL is the ORM's own (the backend's insert_statement and
+    on_conflict_suffix_sql); identifiers come from the model's metadata, values are parameters.
     """
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    preparers = _preparers(model, connection)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    size = max_rows(alias, model)
+    columns = ", ".join(quote(field.column or "") for field in fields)
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    head = f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} ({columns}) VALUES "
+    tail = connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], [])
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    memo: dict[tuple[str, Any], Any] = {}  # one datetime (or empty JSON) prepared once per statement
+    size = max_rows(alias, model)
     for start in range(0, len(rows), size):
-        query = InsertQuery(model, on_conflict=on_conflict)
-        query.insert_values(fields, rows[start : start + size])
-        query.get_compiler(using=alias).execute_sql()
+        batch = rows[start : start + size]
+        params: list[Any] = []
+        for row in batch:
+            for name, prepare in preparers:
+                value = row[name]
+                if prepare is None:
+                    pass
+                elif isinstance(value, dict) and value:
+                    value = prepare(value)
+                else:
+                    key = (name, None if isinstance(value, dict) else value)
+                    if key not in memo:
+                        memo[key] = prepare(value)
+                    value = memo[key]
+                params.append(value)
+        sql = head + ", ".join([placeholder] * len(batch)) + (f" {tail}" if tail else "")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def record_answers(answers: Sequence[Answer], via: str) -> None:
@@ -214,7 +264,9 @@ def record_answers(answers: Sequence[Answer], via: str) -> None:
         if not messages:
             return
         alias = router.db_for_write(SentMessage)
-        statuses_from_events(recipients, [row.message_id for row in messages if row.error_code == 0], alias)
+        statuses_from_events(
+            recipients, [row["message_id"] for row in messages if row["error_code"] == 0], alias
+        )
         with transaction.atomic(using=alias):
             insert_rows(SentMessage, messages, alias, ignore_conflicts=True)
             insert_rows(SentRecipient, recipients, alias)
@@ -222,3 +274,65 @@ def record_answers(answers: Sequence[Answer], via: str) -> None:
         logger.exception("Postmark: %d sent messages were not recorded in the sent-message log", len(answers))
     except Exception:  # Postmark accepted the mail: nothing the log does may undo that
         logger.exception("Postmark: the sent-message log failed; %d sent messages not recorded", len(answers))
+
+
+def _keys(field: Any) -> set[str]:
+    """The casefolded addr-specs in an address field of a message object (``"A <a@x>, b@x"``)."""
+    if not field:
+        return set()
+    return {address.casefold() for _name, address in getaddresses([str(field)]) if address}
+
+
+def record_bulk(
+    data: Mapping[str, Any], recipients: Sequence[Sequence[str]], status: Any, error: Any
+) -> None:
+    """Record a Bulk API request (``POST /email/bulk``) as one message: the job, its recipients queued.
+
+    Postmark answers a bulk request with a job ID, not a MessageID per recipient (those exist only
+    once the job runs), so the row's ``message_id`` is ``bulk:<job ID>`` and every recipient stays
+    ``queued``: the webhook events of the job's messages carry their own MessageIDs and do not link
+    to it (the desk finds them by address). A refused request records the refusal (``refused:``).
+    ``status`` is the message's :class:`~postmark_admin.sending.status.PostmarkStatus`, ``error`` the
+    :class:`~postmark_admin.exceptions.PostmarkAPIError` of a refusal.
+    """
+    shared = {key: value for key, value in data.items() if key != "Messages"}
+    entries = [entry for entry in data.get("Messages", []) if isinstance(entry, Mapping)]
+    first = entries[0] if entries else {}
+    # The job's Metadata and Tag as the first entry sees them (an entry's own Metadata merges over).
+    message_data = {**shared, **{key: first[key] for key in ("Metadata", "Tag") if key in first}}
+    to: list[str] = []
+    cc: list[str] = []
+    bcc: list[str] = []
+    seen: set[str] = set()
+    for entry, addresses in zip(entries or [{}], recipients, strict=False):
+        bcc_keys = _keys(entry.get("Bcc") or shared.get("Bcc"))
+        cc_keys = _keys(entry.get("Cc") or shared.get("Cc"))
+        for address in addresses:
+            key = address.casefold()
+            if key in seen:
+                continue  # a Cc or Bcc shared by every entry of the job: one recipient row
+            seen.add(key)
+            (bcc if key in bcc_keys else cc if key in cc_keys else to).append(address)
+    others = [*cc, *bcc]
+    bcc_seen = len(bcc)
+    job = getattr(status, "bulk_job", None)
+    if job is not None:
+        result: Mapping[str, Any] | None = {
+            "ErrorCode": 0,
+            "Message": job.status,
+            "MessageID": f"bulk:{job.id}",
+            "SubmittedAt": job.submitted_at,
+        }
+        answer = Answer(message_data, to, others, bcc_seen, result, dict.fromkeys([*to, *others], "queued"))
+    else:
+        answer = Answer(
+            message_data,
+            to,
+            others,
+            bcc_seen,
+            None,
+            {},
+            error_code=getattr(error, "error_code", None) or -1,
+            message=str(getattr(error, "message", "") or ""),
+        )
+    record_answers([answer], SentVia.BULK)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from .. import signals
 from ..config.crypto import Secret
 from ..config.effective import EffectiveConfig, Source, app_settings
-from ..desk.record import Answer, log_enabled, record_answers, sent_via
+from ..desk.record import Answer, log_enabled, record_answers, record_bulk, sent_via
 from ..exceptions import (
     PostmarkAPIError,
     PostmarkError,
@@ -325,7 +325,14 @@ def send_messages(
         for chunk in chunks:
             tally.add(chunk, _post(client, chunk, test_token))
     for index, request in bulk_requests:  # one request each, after the batches
-        status, error = bulk_outcome(request, send_bulk(client, request, test_token), messages[index])
+        outcome = send_bulk(client, request, test_token)
+        status, error = bulk_outcome(request, outcome, messages[index])
+        # Recorded once Postmark answered: a job, or a refusal (not an ambiguous 5xx, not no answer).
+        got_answer = status.bulk_job is not None or (
+            isinstance(error, PostmarkAPIError) and not _ambiguous(error)
+        )
+        if tally.log and got_answer:
+            record_bulk(request.data, request.recipients, status, error)
         tally.statuses[index], tally.accepted[index] = status, error is None
         if error is not None:
             tally.errors[index] = error

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -29,6 +31,8 @@ from django.utils.translation import gettext as _
 from .. import signals
 from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..config.fields import FIELDS
+from ..desk.record import Answer, log_enabled, record_answers
+from ..desk.status import SentVia
 from ..exceptions import (
     PostmarkAPIError,
     PostmarkConfigurationError,
@@ -284,6 +288,42 @@ def record_outcome(outcome: ChunkOutcome, task_id: str) -> None:
                 signals.send_post_send(item, _status_of(item))
 
 
+def _bcc_count(data: Mapping[str, Any], cc_bcc: Sequence[str]) -> int:
+    # The task carries Cc + Bcc as one list, Bcc last; the message object's Bcc field says how many.
+    bcc = str(data.get("Bcc") or "")
+    return min(len(cc_bcc), len([address for _name, address in getaddresses([bcc]) if address])) if bcc else 0
+
+
+def log_answers(batch: QueuedBatch, outcome: ChunkOutcome) -> list[Answer]:
+    """The sent-message log's view of a task's outcome: each message Postmark answered for.
+
+    A message retried by a new task, or whose fate is unknown or that never reached Postmark, is not
+    recorded (the retry records it once answered). The request body is decoded again for the log's
+    From, Subject, Tag and Metadata: only when the log is on.
+    """
+    try:
+        decoded = json.loads(batch.body)
+    except ValueError:
+        return []
+    objects = decoded.get("Messages", []) if batch.templated and batch.is_batch else decoded
+    items = objects if batch.is_batch else [objects]
+    if not isinstance(items, list) or len(items) != len(batch.recipients):
+        return []
+    answers = []
+    for item, (to, cc_bcc), data in zip(outcome.outcomes, batch.recipients, items, strict=True):
+        if item["outcome"] not in (OUTCOME_SENT, OUTCOME_REFUSED) or not isinstance(data, Mapping):
+            continue
+        code = item.get("error_code")
+        result = {
+            "ErrorCode": code if isinstance(code, int) else (0 if item["outcome"] == OUTCOME_SENT else -1),
+            "Message": item.get("error") or "",
+            "MessageID": item.get("message_id") or "",
+        }
+        statuses = {address: pair[0] for address, pair in item["recipients"].items()}
+        answers.append(Answer(data, to, cc_bcc, _bcc_count(data, cc_bcc), result, statuses))
+    return answers
+
+
 def _status_of(item: Mapping[str, Any]) -> PostmarkStatus:
     """The :class:`PostmarkStatus` of one outcome record (its recipients' ``[status, id]`` pairs)."""
     recipients = {address: RecipientStatus(pair[0], pair[1]) for address, pair in item["recipients"].items()}
@@ -334,4 +374,6 @@ def send_prepared(
             ) from None
         outcome.retried_as = str(again.id)
     record_outcome(outcome, str(task_result.id))
+    if log_enabled():
+        record_answers(log_answers(batch, outcome), SentVia.QUEUED)
     return outcome.as_result()

@@ -28,6 +28,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from ..config.effective import app_settings, effective_config
+from ..desk.link import advance_for_event
 from ..exceptions import PostmarkSettingsUnavailable
 from ..signals import has_receivers, send_event_signal
 from .auth import AuthResult, check_credentials
@@ -179,6 +180,7 @@ class WebhookView(View):
         except RecursionError:
             return _text_response(gettext("Malformed JSON: nested too deeply."), 400)
         inserted = insert_event(normalized)
+        advance_for_event(normalized, stored=inserted.pk is not None)  # desk: the recipient's status moves on
         if inserted.pk is not None and has_receivers(normalized.event_type):
             # After the commit: receivers see a stored event, and a rolled-back request signals nothing.
             transaction.on_commit(partial(_send_signal, normalized, inserted), using=inserted.using)
