@@ -1,7 +1,7 @@
 """The desk's recipient page ("why didn't X get my email?"), shared by the Django admin and Wagtail.
 
-An address is looked up case-insensitively on ``SentRecipient.address_key`` (its index, newest first):
-one query whatever the address received. Its suppression state is read live from Postmark, one
+An address is looked up case-insensitively on ``SentRecipient.address_key`` (its index, newest first,
+:func:`postmark_admin.desk.reads.recent_for_address`): one query whatever the address received. Its suppression state is read live from Postmark, one
 suppressions dump per stream (filtered by the address); when Postmark cannot be asked the page says
 why instead. "Reactivate" deletes a suppression for users holding
 :data:`REACTIVATE_PERMISSION`; Postmark's refusal (a spam complaint cannot be lifted) is reported in
@@ -19,13 +19,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..desk.reads import recent_for_address
 from ..exceptions import PostmarkError, PostmarkSettingsUnavailable, PostmarkSuppressionRefused
 from ..sending import deliverability
 from .actions import Outcome, describe_error
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
     from ..models import SentMessage, SentRecipient
 
 #: The permission the "Reactivate" button needs (SentRecipient's Meta permissions).
@@ -57,17 +56,6 @@ def can_view(request: HttpRequest) -> bool:
 
 def can_reactivate(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.has_perm(REACTIVATE_PERMISSION)
-
-
-def recent_for_address(address: str, limit: int = RECENT_LIMIT) -> QuerySet[SentRecipient]:
-    """The address's newest recipient rows with their messages: one query on the address index."""
-    from ..models import SentRecipient
-
-    return (
-        SentRecipient.objects.filter(address_key=address.strip().casefold())
-        .select_related("message")
-        .order_by("-id")[:limit]
-    )
 
 
 @dataclass(frozen=True)
