@@ -66,6 +66,10 @@ class DeskView(ForbiddenMixin, WagtailAdminTemplateMixin, TemplateView):
         response: HttpResponse = super().get(request, *args, **kwargs)
         return response
 
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
+        return [*items, {"url": "", "label": self.get_page_title()}]
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context.update(
@@ -111,6 +115,7 @@ class MessageView(DeskView):
         message = SentMessage.objects.filter(pk=kwargs.pop("pk")).first()
         if message is None:
             raise Http404(gettext("No sent message has this ID."))
+        self.message = message
         page = message_page.message_page(message, event_url)
         record = None
         if self.request.GET.get("postmark") == "1" and page.can_fetch:
@@ -118,8 +123,11 @@ class MessageView(DeskView):
         fetch_url = f"{self.request.path}?{urlencode({'postmark': '1'})}#postmark-record"
         return super().get_context_data(fetch_url=fetch_url, **message_page.context(page, record), **kwargs)
 
-    def get_page_subtitle(self) -> str:
-        return str(self.page_title)
+    def get_page_title(self) -> str:
+        message = getattr(self, "message", None)
+        if message is None:
+            return str(self.page_title)
+        return gettext("Message: %(subject)s") % {"subject": message.subject or message.message_id}
 
 
 class RecipientView(DeskView):
