@@ -95,15 +95,13 @@ def entry_for(event: WebhookEvent, event_url: EventURL = None) -> TimelineEntry:
     """A webhook event as a timeline entry: what it says beyond its type (the URL, the bounce). Pure."""
     detail = ""
     label = event_type_label(event.event_type)
+    payload = event.payload if isinstance(event.payload, dict) else {}
     if event.record_type == RecordType.SUBSCRIPTION_CHANGE:
         # The suppression that follows a bounce or a complaint (or an unsubscribe), not a second bounce.
-        reason = str(event.payload.get("SuppressionReason") or "") if event.payload else ""
-        label = (
-            gettext("suppressed") if event.payload.get("SuppressSending", True) else gettext("reactivated")
-        )
-        detail = reason
+        label = gettext("suppressed") if payload.get("SuppressSending", True) else gettext("reactivated")
+        detail = str(payload.get("SuppressionReason") or "")
     elif event.event_type == EventType.BOUNCED or event.event_type == EventType.COMPLAINED:
-        bounce_type = str(event.payload.get("Type") or event.record_type) if event.payload else ""
+        bounce_type = str(payload.get("Type") or event.record_type)
         detail = " — ".join(part for part in (bounce_type, event.description) if part)
     elif event.event_type == EventType.DEFERRED:
         detail = event.description
