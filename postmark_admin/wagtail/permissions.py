@@ -64,10 +64,17 @@ def register_policies() -> None:
 
 
 def permissions_to_register() -> QuerySet[Permission]:
-    """The settings page's Permission rows for Wagtail's group editor (the events viewset adds its own)."""
+    """The settings page's and the desk's Permission rows for Wagtail's group editor (the events viewset
+    adds its own)."""
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(
         content_type__app_label="postmark_admin",
-        codename__in=["change_postmarksettings", "use_postmark_api"],
+        codename__in=[
+            "change_postmarksettings",
+            "use_postmark_api",
+            # The deliverability desk (postmark_admin.wagtail.desk).
+            "view_sentmessage",
+            "reactivate_suppression",
+        ],
     )
