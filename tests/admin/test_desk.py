@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from postmark_admin.backends import PostmarkBackend
 from postmark_admin.models import PostmarkSettings, SentMessage, SentRecipient, WebhookEvent
 from postmark_admin.screens import dashboard
 from postmark_admin.sending import deliverability
@@ -164,9 +165,9 @@ def test_message_page_costs_the_same_queries_whatever_the_message_holds(viewer, 
 
 
 def test_fetch_postmarks_record_shows_its_events(viewer, sandbox):
-    from django.core.mail import EmailMessage, get_connection
+    from django.core.mail import EmailMessage
 
-    backend = get_connection("postmark_admin.backends.PostmarkBackend")
+    backend = PostmarkBackend()  # not get_connection(): Django 6.1 refuses it beside MAILERS
     mail = EmailMessage("Hello", "Body", "sender@example.com", ["anna@example.com"], connection=backend)
     mail.send()
     message_id = sandbox.messages[0]["MessageID"]
@@ -211,9 +212,9 @@ def test_recipient_page_shows_the_suppression_and_reactivates_it_with_a_log_entr
 
 
 def test_reactivating_a_spam_complaint_is_refused_with_postmarks_reason(support, sandbox):
-    from django.core.mail import EmailMessage, get_connection
+    from django.core.mail import EmailMessage
 
-    backend = get_connection("postmark_admin.backends.PostmarkBackend")
+    backend = PostmarkBackend()  # not get_connection(): Django 6.1 refuses it beside MAILERS
     EmailMessage(
         "Hi", "Body", "sender@example.com", ["spamcomplaint1@example.com"], connection=backend
     ).send()
