@@ -7,7 +7,6 @@ object per item, already serialized), so the whole mapping is tested with tables
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +17,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from ..config.crypto import Secret
-from ..exceptions import PostmarkInvalidMessage, PostmarkSerializationError, PostmarkUnsupportedFeature
+from ..exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
 from ..message import MESSAGE_ATTRIBUTES, TrackLinks
 from .addresses import ParsedAddress, count_mailboxes, parse_addresses
 from .addresses import join_addresses as _join
 from .attachments import attachment_payload
+from .encoding import encode_item
+from .send_defaults import as_tags_list, with_send_defaults
 
 #: Postmark's limits (see docs/sending.rst).
 MAX_RECIPIENTS = 50
@@ -36,9 +37,6 @@ DEFAULT_STREAM = "outbound"
 
 ENDPOINT_EMAIL = "email"
 ENDPOINT_TEMPLATE = "template"
-
-# One encoder for every message: json.dumps() with these options would build a new one per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -90,43 +88,6 @@ def _options(message: EmailMessage) -> dict[str, Any]:
         if value is not None:
             options[name] = value
     return options
-
-
-def with_send_defaults(options: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` over the send defaults, as django-anymail combines them.
-
-    ``tags`` are the defaults' followed by the message's; ``metadata`` is merged key by key and
-    ``esp_extra`` deeply, the message winning; ``track_opens``, ``track_clicks`` and
-    ``message_stream`` are the message's when it sets them.
-    """
-    if not defaults:
-        return options
-    combined = dict(options)
-    for name, default in defaults.items():
-        own = options.get(name)
-        if own is None:
-            combined[name] = default
-        elif name == "tags":
-            combined[name] = [*_as_list(default), *_as_list(own)]
-        elif name == "metadata":
-            combined[name] = {**default, **own}
-        elif name == "esp_extra":
-            combined[name] = _deep_merge(default, own)
-    return combined
-
-
-def _as_list(tags: Any) -> list[Any]:
-    return [tags] if isinstance(tags, str | Promise) else list(tags)
-
-
-def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _text(value: Any) -> Any:
@@ -267,7 +228,7 @@ def build_payload(
 
     tags = options.get("tags")
     if tags:
-        tags = _as_list(tags)
+        tags = as_tags_list(tags)
         if len(tags) > 1:
             unsupported(_("multiple tags (%(tags)s)") % {"tags": ", ".join(map(str, tags))})
         data["Tag"] = _text(tags[0])
@@ -383,7 +344,7 @@ def _item(
     bcc_count: int = 0,
 ) -> PayloadItem:
     validate(data, message, recipients=len(to) + len(others))
-    body = _encode(data, message)
+    body = encode_item(data, message)
     if len(body) > MAX_MESSAGE_BYTES:
         raise PostmarkInvalidMessage(
             _("The message is %(size)s bytes once encoded; Postmark accepts at most %(limit)s (10 MB).")
@@ -393,44 +354,6 @@ def _item(
     return PayloadItem(
         data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others), bcc_count=bcc_count
     )
-
-
-def _encode(data: dict[str, Any], message: EmailMessage) -> bytes:
-    """The item's JSON; a value JSON cannot hold raises :class:`PostmarkSerializationError` naming it."""
-    try:
-        return _JSON.encode(data).encode("utf-8")
-    except (TypeError, ValueError) as error:
-        # Only on failure: find the field, so that the hot path encodes once.
-        field, value = _unencodable(data)
-        if not field:
-            raise
-        raise PostmarkSerializationError(field, value, str(error), message) from error
-
-
-def _unencodable(value: Any, path: str = "") -> tuple[str, Any]:
-    """Where in ``value`` the first value JSON cannot hold is (``Headers['X-Price']``, ``Metadata['total']``)."""
-    if isinstance(value, Mapping):
-        if path.endswith("]") and {"Name", "Value"} <= set(value):  # a header: name it by its name
-            head = path.rpartition("[")[0]
-            return _unencodable(value["Value"], f"{head}[{value['Name']!r}]")
-        for key, item in value.items():
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                return f"{path or 'the message'} key {key!r}", key
-            found = _unencodable(item, f"{path}[{key!r}]" if path else str(key))
-            if found[0]:
-                return found
-        return "", None
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _unencodable(item, f"{path}[{index}]")
-            if found[0]:
-                return found
-        return "", None
-    try:
-        _JSON.encode(value).encode("utf-8")  # a lone surrogate passes the encoder, not UTF-8
-    except (TypeError, ValueError):
-        return path or "value", value
-    return "", None
 
 
 def count_recipients(data: Mapping[str, Any]) -> int:
