@@ -42,7 +42,8 @@ from django.utils.translation import gettext as _
 from ..config.crypto import Secret
 from ..exceptions import PostmarkAPIError, PostmarkError, PostmarkInvalidMessage
 from .addresses import join_addresses, parse_addresses
-from .client import TEST_SERVER_TOKEN, PostmarkClient, error_code_and_message
+from .client import TEST_SERVER_TOKEN, PostmarkClient
+from .errors import error_code_and_message
 from .payload import build_payload, is_unset, validate
 from .status import FAILED, QUEUED, UNKNOWN, BulkJob, PostmarkStatus, RecipientStatus
 

@@ -38,7 +38,8 @@ from ..exceptions import (
 )
 from .batching import Chunk, plan_chunks
 from .bulk import BulkRequest, bulk_outcome, bulk_request, send_bulk, wants_bulk
-from .client import TEST_SERVER_TOKEN, PostmarkClient, error_code_and_message
+from .client import TEST_SERVER_TOKEN, PostmarkClient
+from .errors import error_code_and_message
 from .payload import PreparedMessage, build_payload
 from .status import FAILED, UNKNOWN, PostmarkStatus, RecipientStatus, merge_recipients, parse_result
 

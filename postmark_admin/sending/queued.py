@@ -41,7 +41,8 @@ from ..exceptions import (
     PostmarkTransportError,
 )
 from .batching import endpoint_path
-from .client import RETRY_STATUSES, PostmarkClient, error_code_and_message
+from .client import RETRY_STATUSES, PostmarkClient
+from .errors import error_code_and_message
 from .status import UNKNOWN, PostmarkStatus, RecipientStatus, parse_result
 
 logger = logging.getLogger("postmark_admin.sending.queued")
