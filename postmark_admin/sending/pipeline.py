@@ -48,9 +48,10 @@ logger = logging.getLogger("postmark_admin.sending")
 
 def _set_status(message: EmailMessage, status: PostmarkStatus) -> None:
     # Attributes Django's EmailMessage does not declare, hence setattr. anymail_status is
-    # django-anymail's name, so code written for anymail reads the result unchanged.
+    # django-anymail's name, with its meaning (None / {} after a failed call), so code written
+    # for anymail reads the result unchanged; postmark_status keeps every recipient's status.
     setattr(message, "postmark_status", status)  # noqa: B010
-    setattr(message, "anymail_status", status)  # noqa: B010
+    setattr(message, "anymail_status", status.for_anymail())  # noqa: B010
 
 
 def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[str | None, ...]]:

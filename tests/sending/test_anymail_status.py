@@ -67,8 +67,33 @@ def test_no_response_when_the_call_failed(backend, postmark_sandbox):
     message = EmailMessage("Hi", "Body", FROM, ["to@example.com"])
     with pytest.raises(PostmarkAPIError):
         backend.send_messages([message])
+    # postmark_status keeps each recipient's status: after a 500 it may have been sent.
+    assert message.postmark_status.status == {"unknown"}
+    assert message.postmark_status.recipients["to@example.com"].status == "unknown"
+    # anymail_status has the initial values anymail documents "if the send call failed".
     status = message.anymail_status
-    assert (status.esp_response, status.results, status.status) == (None, [], {"unknown"})
+    assert (status.esp_response, status.results, status.status) == (None, [], None)
+    assert (status.message_id, status.recipients, status.accepted) == (None, {}, False)
+    assert status.error is message.postmark_status.error
+
+
+def test_a_message_refused_before_any_request_has_anymail_s_initial_status(postmark_sandbox):
+    message = EmailMessage("Hi", "Body", FROM, ["to@example.com"])
+    message.metadata = {"k" * 21: "too long a key"}
+    assert PostmarkBackend(fail_silently=True).send_messages([message]) == 0
+    assert postmark_sandbox.requests == []
+    assert message.postmark_status.status == {"failed"}
+    assert (message.anymail_status.status, message.anymail_status.recipients) == (None, {})
+    assert message.anymail_status.error is message.postmark_status.error
+
+
+def test_refused_recipients_keep_their_status_under_anymail_s_name(postmark_sandbox):
+    postmark_sandbox.inactive.add("gone@example.com")
+    message = EmailMessage("Hi", "Body", FROM, ["gone@example.com"])
+    assert PostmarkBackend(fail_silently=True).send_messages([message]) == 0
+    # As with anymail: Postmark answered for each recipient, so the statuses are reported.
+    assert message.anymail_status is message.postmark_status
+    assert message.anymail_status.recipients["gone@example.com"].status == "rejected"
 
 
 def test_no_response_when_nothing_answered(backend, postmark_sandbox):
