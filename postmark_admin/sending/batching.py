@@ -8,15 +8,17 @@ endpoint, unless its message is a batch send (merge_data, merge_metadata or
 merge_headers set): as in django-anymail, that always goes to a batch endpoint,
 so one recipient or many, it is sent the same way and answered in the same
 shape (an array of results, a refusal as a result with its ErrorCode). Each chunk remembers which message and item every position is, so each
-result in Postmark's answer (in request order) maps back to its message.
+result in Postmark's answer (in request order) maps back to its message (:func:`align_results`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..config.crypto import Secret
+from .addresses import split_mailboxes
 from .payload import ENDPOINT_TEMPLATE, PayloadItem, PreparedMessage
 
 MAX_BATCH_MESSAGES = 500
@@ -100,3 +102,34 @@ def plan_chunks(
             current.size += cost
             current.batch_send = current.batch_send or message.batch_send
     return order
+
+
+def align_results(answer: Any, recipients: Sequence[Sequence[str]]) -> list[Any] | None:
+    """Postmark's 2xx answer to a batch as one result (or None) per message object, in request order.
+
+    ``recipients`` holds each message object's To addr-specs. Postmark answers one result per
+    message object in request order, taken by position. Any other 2xx answer (another number of
+    results, or a single object) is matched by each result's ``To``: a result goes to the first
+    message object not yet matched with the same To addresses, and a message object no result
+    names gets None (what happened to it is unknown; the call succeeded). Returns None for an
+    answer that is not results at all (a refusal of the whole batch).
+    """
+    if isinstance(answer, list) and len(answer) == len(recipients):
+        return answer
+    if isinstance(answer, Mapping):
+        if answer.get("ErrorCode") not in (0, None) or "To" not in answer:
+            return None
+        answer = [answer]
+    if not isinstance(answer, list):
+        return None
+    keys = [frozenset(address.lower() for address in to) for to in recipients]
+    aligned: list[Any] = [None] * len(recipients)
+    for result in answer:
+        if not isinstance(result, Mapping) or not isinstance(result.get("To"), str):
+            continue
+        key = frozenset(addr.lower() for _name, addr in split_mailboxes(result["To"]) if addr)
+        for position, wanted in enumerate(keys):
+            if aligned[position] is None and wanted == key:
+                aligned[position] = result
+                break
+    return aligned

@@ -36,7 +36,7 @@ from ..exceptions import (
     PostmarkTransportError,
     PostmarkUnsupportedFeature,
 )
-from .batching import Chunk, plan_chunks
+from .batching import Chunk, align_results, plan_chunks
 from .bulk import BulkRequest, bulk_outcome, bulk_request, send_bulk, wants_bulk
 from .client import TEST_SERVER_TOKEN, PostmarkClient
 from .errors import error_code_and_message
@@ -48,9 +48,10 @@ logger = logging.getLogger("postmark_admin.sending")
 
 def _set_status(message: EmailMessage, status: PostmarkStatus) -> None:
     # Attributes Django's EmailMessage does not declare, hence setattr. anymail_status is
-    # django-anymail's name, so code written for anymail reads the result unchanged.
+    # django-anymail's name, with its meaning (None / {} after a failed call), so code written
+    # for anymail reads the result unchanged; postmark_status keeps every recipient's status.
     setattr(message, "postmark_status", status)  # noqa: B010
-    setattr(message, "anymail_status", status)  # noqa: B010
+    setattr(message, "anymail_status", status.for_anymail())  # noqa: B010
 
 
 def _default_from(config: EffectiveConfig) -> tuple[str | None, tuple[str | None, ...]]:
@@ -148,15 +149,17 @@ def _post(
 def _results(
     chunk: Chunk, outcome: tuple[requests.Response, Any] | PostmarkError
 ) -> list[Any] | PostmarkError:
-    """One result object per entry, or the error that applies to the whole chunk."""
+    """One result object per entry (None: the 2xx answer has none for it), or the chunk's error."""
     if isinstance(outcome, PostmarkError):
         return outcome
     response, answer = outcome
     status_code = response.status_code
     if not chunk.is_batch:
         return [answer]
-    if isinstance(answer, list) and len(answer) == len(chunk.entries):
-        return answer
+    if 200 <= status_code < 300:
+        aligned = align_results(answer, [entry.item.to for entry in chunk.entries])
+        if aligned is not None:
+            return aligned
     # A whole batch refused (ErrorCode 410, invalid JSON...) or an answer we cannot map.
     error_code, message = error_code_and_message(answer)
     return PostmarkAPIError(
@@ -230,6 +233,15 @@ class _Tally:
                 self.errors.setdefault(entry.message_index, _chunk_error_for(results, email_message))
                 continue
             result = results[position]
+            if result is None:
+                # Postmark took the batch but its answer names no result for this message object.
+                logger.warning("Postmark: no result for message %d in a batch's answer", entry.message_index)
+                merge_recipients(
+                    status.recipients,
+                    dict.fromkeys([*entry.item.to, *entry.item.cc_bcc], RecipientStatus(UNKNOWN)),
+                )
+                self.accepted[entry.message_index] = True
+                continue
             status.results.append(result)
             item_statuses, ok, refused = parse_result(result, entry.item.to, entry.item.cc_bcc)
             merge_recipients(status.recipients, item_statuses)

@@ -40,7 +40,7 @@ from ..exceptions import (
     PostmarkQueueError,
     PostmarkTransportError,
 )
-from .batching import endpoint_path
+from .batching import align_results, endpoint_path
 from .client import RETRY_STATUSES, PostmarkClient
 from .errors import error_code_and_message
 from .status import UNKNOWN, PostmarkStatus, RecipientStatus, parse_result
@@ -180,8 +180,11 @@ def outcome_of_answer(batch: QueuedBatch, status_code: int, answer: Any, attempt
     results: list[Any]
     if not batch.is_batch:
         results = [answer]
-    elif isinstance(answer, list) and len(answer) == len(batch.recipients):
-        results = answer
+    elif (
+        200 <= status_code < 300
+        and (aligned := align_results(answer, [to for to, _cc in batch.recipients])) is not None
+    ):
+        results = aligned  # by position, or by To for an answer that is not one result per message
     else:
         # The whole batch refused (a 422: ErrorCode 410, invalid JSON...), or a 2xx answer that cannot
         # be mapped to the messages: Postmark may have accepted them, so that is ambiguous.
@@ -195,11 +198,22 @@ def outcome_of_answer(batch: QueuedBatch, status_code: int, answer: Any, attempt
                     "outcome": kind,
                     "error_code": outcome.error_code,
                     "error": message,
-                    "recipients": _recipients(to, cc_bcc, "failed"),
+                    "recipients": _recipients(to, cc_bcc, "failed" if kind == OUTCOME_REFUSED else UNKNOWN),
                 }
             )
         return outcome
     for ref, (to, cc_bcc), result in zip(batch.refs, batch.recipients, results, strict=True):
+        if result is None:  # Postmark took the call, but its answer names no result for this message
+            outcome.outcomes.append(
+                {
+                    "ref": ref,
+                    "outcome": OUTCOME_AMBIGUOUS,
+                    "error_code": None,
+                    "error": _("Postmark's answer has no result for this message."),
+                    "recipients": _recipients(to, cc_bcc, UNKNOWN),
+                }
+            )
+            continue
         statuses, accepted, _refused = parse_result(result, to, cc_bcc)
         error_code, message = error_code_and_message(result)
         message_id = result.get("MessageID") if isinstance(result, Mapping) else None

@@ -103,6 +103,46 @@ class PostmarkStatus:
         """Whether Postmark took the message for at least one recipient."""
         return bool(self.status & {SENT, QUEUED})
 
+    def for_anymail(self) -> PostmarkStatus:
+        """What ``message.anymail_status`` holds: this status, or :class:`AnymailFailedStatus`.
+
+        django-anymail documents ``status`` as None and ``recipients`` as empty "if the send call
+        failed", and code written for it tests exactly that. A refusal of the recipients themselves
+        (:class:`~postmark_admin.exceptions.PostmarkRecipientsRefused`) is not such a failure: anymail
+        reports those statuses too. ``postmark_status`` keeps every recipient's status in all cases
+        (``unknown`` after a 5xx: it may have been sent).
+        """
+        from ..exceptions import PostmarkRecipientsRefused
+
+        if self.accepted or (self.error is None and not self.cancelled):
+            return self
+        if isinstance(self.error, PostmarkRecipientsRefused):
+            return self
+        return AnymailFailedStatus(
+            results=self.results,
+            esp_response=self.esp_response,
+            error=self.error,
+            cancelled=self.cancelled,
+            bulk_job=self.bulk_job,
+        )
+
+
+@dataclass
+class AnymailFailedStatus(PostmarkStatus):
+    """``message.anymail_status`` after a send call that failed: django-anymail's initial values.
+
+    ``recipients`` is empty and ``status`` / ``message_id`` are None, as anymail documents;
+    ``esp_response`` (the answer, when there was one) and ``error`` are kept.
+    """
+
+    @property
+    def status(self) -> set[str] | None:  # type: ignore[override]
+        return None
+
+    @property
+    def accepted(self) -> bool:
+        return False
+
 
 def addresses_in(text: str, pattern: re.Pattern[str]) -> list[str]:
     """Addr-specs that Postmark lists in a human-readable ``Message``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.mail import EmailMessage
 
-from postmark_admin.sending.batching import plan_chunks
+from postmark_admin.sending.batching import align_results, plan_chunks
 from postmark_admin.sending.payload import build_payload
 
 
@@ -87,3 +87,38 @@ def test_a_batch_send_makes_its_whole_chunk_a_batch():
     message.merge_data = {}
     chunks = plan_chunks([*plain, (1, build_payload(message))], max_messages=1)
     assert [chunk.path for chunk in chunks] == ["email", "email/batch"]
+
+
+def _result(to: str, message_id: str) -> dict[str, object]:
+    return {"ErrorCode": 0, "Message": "OK", "To": to, "MessageID": message_id}
+
+
+def test_results_are_taken_by_position_when_there_is_one_per_message():
+    # Postmark's own answer: by position, even where the To would say otherwise.
+    answer = [_result("x@example.com", "1"), _result("y@example.com", "2")]
+    assert align_results(answer, [("a@example.com",), ("b@example.com",)]) is answer
+
+
+def test_another_number_of_results_is_matched_by_to():
+    answer = [_result("alice@example.com", "1"), _result("Bob <BOB@example.com>", "2")]
+    assert align_results(answer, [("bob@example.com",)]) == [answer[1]]
+    assert align_results(answer[:1], [("alice@example.com",), ("bob@example.com",)]) == [answer[0], None]
+    # Two message objects to the same people: each result goes to the first one not yet matched.
+    same = [("a@example.com", "b@example.com")] * 3
+    two = [_result("b@example.com, a@example.com", "1"), _result("a@example.com, b@example.com", "2")]
+    assert align_results(two, same) == [two[0], two[1], None]
+
+
+def test_a_single_success_object_is_matched_by_to():
+    one = _result("to@example.com", "1")
+    assert align_results(one, [("to@example.com",), ("other@example.com",)]) == [one, None]
+    assert align_results(one, [("a@example.com",), ("b@example.com",)]) == [None, None]
+
+
+def test_a_refusal_or_no_results_is_not_aligned():
+    assert align_results({"ErrorCode": 410, "Message": "Too many"}, [("a@example.com",)] * 2) is None
+    assert align_results({"ErrorCode": 0, "Message": "OK"}, [("a@example.com",)] * 2) is None
+    assert align_results("yikes", [("a@example.com",)] * 2) is None
+    assert align_results(None, [("a@example.com",)]) is None
+    # Entries that are not results are skipped, never matched.
+    assert align_results([42, {"To": 7}], [("a@example.com",)]) == [None]

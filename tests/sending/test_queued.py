@@ -264,6 +264,14 @@ def test_an_answer_that_says_nothing_about_the_messages_is_ambiguous():
     )
     outcome = tasks.outcome_of_answer(batch, 200, [{"ErrorCode": 0, "MessageID": "x"}], attempt=1)
     assert [item["outcome"] for item in outcome.outcomes] == ["ambiguous", "ambiguous"]
+    assert outcome.outcomes[0]["recipients"] == {"a@example.com": ["unknown", None]}
+    # Another number of results than messages: each result that names a message's To is its own.
+    named = [{"ErrorCode": 0, "Message": "OK", "To": "B <b@example.com>", "MessageID": "id-b"}]
+    outcome = tasks.outcome_of_answer(batch, 200, named, attempt=1)
+    assert [item["outcome"] for item in outcome.outcomes] == ["ambiguous", "sent"]
+    assert outcome.outcomes[0]["recipients"] == {"a@example.com": ["unknown", None]}
+    assert outcome.outcomes[1]["recipients"] == {"b@example.com": ["sent", "id-b"]}
+    assert outcome.outcomes[1]["message_id"] == "id-b"
     single = tasks.QueuedBatch.from_task("{}", [[["a@example.com"], []]], [0], False)
     assert tasks.outcome_of_answer(single, 200, None, attempt=1).outcomes[0]["outcome"] == "ambiguous"
     refused = tasks.outcome_of_answer(single, 422, {"ErrorCode": 300, "Message": "Invalid"}, attempt=1)
