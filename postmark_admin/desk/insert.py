@@ -96,7 +96,7 @@ def _unnest(
         else [prepared(name, prepare, row[name]) for row in rows]
         for name, prepare in _preparers(model, connection)
     ]
-    return f"{quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params
+    return f"{quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params  # noqa: S608
 
 
 def _insert_with_arrays(
@@ -116,10 +116,7 @@ def _insert_with_arrays(
     # The recipients' foreign key is checked at the end of the statement (Django makes it DEFERRABLE
     # INITIALLY DEFERRED): by then the CTE's messages are in. A data-modifying CTE runs whether or not
     # the main statement reads it. Identifiers come from the models' metadata; values are parameters.
-    sql = (
-        f"WITH logged AS (INSERT INTO {into_messages} ON CONFLICT DO NOTHING) "  # noqa: S608
-        f"INSERT INTO {into_recipients}"
-    )
+    sql = f"WITH logged AS (INSERT INTO {into_messages} ON CONFLICT DO NOTHING) INSERT INTO {into_recipients}"
     with binding_cursor(connection) as cursor:
         cursor.execute(sql, [*message_params, *recipient_params])
 

@@ -121,9 +121,10 @@ def _stored_events(message_ids: Sequence[str], alias: str) -> Iterable[tuple[str
     from ..webhooks.storage import binding_cursor
 
     opts, quote = WebhookEvent._meta, connection.ops.quote_name
-    column = {name: quote(opts.get_field(name).column) for name in _EVENT_COLUMNS}
-    message_type = opts.get_field("message_id").db_type(connection)
-    type_type = opts.get_field("event_type").db_type(connection)
+    fields = {field.name: field for field in opts.concrete_fields}
+    column = {name: quote(fields[name].column or name) for name in _EVENT_COLUMNS}
+    message_type = fields["message_id"].db_type(connection)
+    type_type = fields["event_type"].db_type(connection)
     # Identifiers come from the model's metadata; values are parameters.
     sql = (
         f"SELECT {', '.join(column.values())} FROM {quote(opts.db_table)} "  # noqa: S608
@@ -132,7 +133,8 @@ def _stored_events(message_ids: Sequence[str], alias: str) -> Iterable[tuple[str
     )
     with binding_cursor(connection) as cursor:
         cursor.execute(sql, [list(message_ids), list(TARGET)])
-        return cursor.fetchall()
+        rows: list[tuple[str, str, str, Any, Any]] = cursor.fetchall()
+    return rows
 
 
 _EVENT_COLUMNS = ("message_id", "recipient", "event_type", "occurred_at", "received_at")

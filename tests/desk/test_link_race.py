@@ -98,10 +98,9 @@ def test_the_link_pass_waits_for_the_outer_commit():
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_send_runs_no_link_pass():
     webhook(delivery())
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(ZeroDivisionError), transaction.atomic():
-            record_answers([answer()], "single")
-            raise ZeroDivisionError
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ZeroDivisionError), transaction.atomic():
+        record_answers([answer()], "single")
+        raise ZeroDivisionError
     assert not SentRecipient.objects.exists()
     assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
 

@@ -85,7 +85,9 @@ def test_one_autocommitted_statement_per_event(transactional_db, received, warm,
         assert autocommit, "the INSERT ran inside a transaction: BEGIN and COMMIT cost two more round trips"
     # The sent-message log (on by default) moves the new event's recipient: an UPDATE of its own, after
     # the INSERT committed, so that a send committing in between sees the event (desk/link.py).
-    assert [(sql.split(None, 1)[0], autocommit) for sql, autocommit in new.statements[1:]] == [("UPDATE", True)]
+    assert [(sql.split(None, 1)[0], autocommit) for sql, autocommit in new.statements[1:]] == [
+        ("UPDATE", True)
+    ]
     assert len(repeat.statements) == 1, repeat.statements
     # The signal fired once, for the new event only, after its commit.
     assert [call[2] for call in received] == ["delivered", "opened"]
