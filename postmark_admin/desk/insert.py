@@ -89,7 +89,9 @@ def _unnest(
     quote = connection.ops.quote_name
     fields = _columns(model)
     columns = ", ".join(quote(field.column or "") for field in fields)
-    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+    # %b: psycopg 3 sends the arrays in its binary format, which skips escaping each element in Python.
+    placeholder = "%b" if _psycopg3() else "%s"
+    arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
     params = [
         [row[name] for row in rows]
         if prepare is None
@@ -97,6 +99,12 @@ def _unnest(
         for name, prepare in _preparers(model, connection)
     ]
     return f"{quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params  # noqa: S608
+
+
+def _psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
 
 
 def _insert_with_arrays(
