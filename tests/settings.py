@@ -120,7 +120,3 @@ if _TASKS_PACKAGE is not None:
     if importlib.util.find_spec("django_tasks_db") is not None:
         INSTALLED_APPS += ["django_tasks_db"]
         TASKS["db"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [TEST_TASK_QUEUE]}
-
-# The sent-message log (on by default) writes to the database after each send; most tests send
-# through the sandbox without database access. The log's own tests (tests/desk/) turn it on.
-POSTMARK_LOG_MESSAGES = False

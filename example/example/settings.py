@@ -64,7 +64,7 @@ if django.VERSION >= (6, 1):
     MAILERS = {"default": {"BACKEND": "postmark_admin.backends.PostmarkBackend"}}
 else:
     EMAIL_BACKEND = "postmark_admin.backends.PostmarkBackend"
-# The deliverability desk's sent-message log (off by default: see docs/desk.rst).
+# The deliverability desk's sent-message log: on by default (docs/desk.rst); said here for the demo's readers.
 POSTMARK_LOG_MESSAGES = True
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Demo <demo@example.com>")
 

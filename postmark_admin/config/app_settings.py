@@ -81,12 +81,13 @@ class AppSettings:
 
     @property
     def LOG_MESSAGES(self) -> bool:
-        """Record every message sent in the sent-message log (``POSTMARK_LOG_MESSAGES``, off by default).
+        """Record every message sent in the sent-message log (``POSTMARK_LOG_MESSAGES``, on by default).
 
-        Off by default until its cost is within 10% of a send without it (docs/desk.rst gives today's
-        figures: +45-63% on SQLite, +225% on PostgreSQL for 1,000 messages in one call).
+        ``False`` turns it off: the send path then runs no SQL at all. With it on, one INSERT per
+        Postmark request after Postmark answered, and one SELECT once it is committed (docs/desk.rst
+        gives the cost, measured with bench/send.py --log both).
         """
-        return bool(getattr(settings, "POSTMARK_LOG_MESSAGES", False))
+        return bool(getattr(settings, "POSTMARK_LOG_MESSAGES", True))
 
     @property
     def LOG_BODIES_DAYS(self) -> int:

@@ -6,28 +6,30 @@ recipient's status right (the state machine is :mod:`.status`):
 
 * an event stored after its message was logged: :func:`advance_recipient`, one ``UPDATE`` that moves
   the recipient's status only forward, called by the webhook view once per newly stored event;
-* a message logged after some of its events were stored (an event can outrun the send's commit,
-  and events of a message sent before the log existed stay in the events table):
-  :func:`statuses_from_events`, one ``SELECT`` per logged request, folds those events into the
-  statuses before the rows are inserted.
+* a message logged after some of its events were stored (an event can outrun the send's commit):
+  :func:`advance_from_events`, one ``SELECT`` per logged request **after** its rows are committed
+  (``transaction.on_commit``), and an UPDATE per recipient it found events for.
 
-A race remains, and is accepted: an event committed between a request's SELECT and its INSERT's
-commit (a few milliseconds) is seen by neither path; the recipient's status then lags until its next
-event, while the message page, which reads the events themselves, shows it.
+No event falls between the two: each side writes first (the webhook view commits its event row, the
+send its rows) and reads after its own commit (the webhook's UPDATE is a statement of its own, after
+the INSERT committed in autocommit). Under READ COMMITTED (or SQLite's serialized writes) whichever
+side commits second sees the other's row. Both may apply the same event; that is harmless, as the
+UPDATE only moves a status forward (``status IN`` the statuses ranked below the target) and nothing
+counts events (the opens and clicks are counted from the events themselves).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, router
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from ..config.effective import app_settings
-from .status import TARGET, advance, statuses_below
+from .status import RANK, TARGET, statuses_below
 
 if TYPE_CHECKING:
     from ..webhooks.events import NormalizedEvent
@@ -76,33 +78,63 @@ def advance_for_event(normalized: NormalizedEvent, *, stored: bool) -> int:
         return 0
 
 
-def statuses_from_events(
-    recipients: Sequence[dict[str, Any]], message_ids: Sequence[str], alias: str
-) -> None:
-    """Fold the events already stored for ``message_ids`` into ``recipients`` (rows not yet inserted): one SELECT.
+def advance_from_events(message_ids: Sequence[str], alias: str) -> int:
+    """Move the logged recipients of ``message_ids`` forward for the events already stored: one SELECT.
 
-    Each recipient's status, ``status_at`` and ``last_event_type`` become what its events, applied
-    in any order, make of the status the send gave it (the state machine's result does not depend
-    on the order; the time is the event that set the final status).
+    The send path's half of "whichever arrives first", run once the request's rows are committed
+    (:func:`.record.record_answers`). Then one ``UPDATE`` per recipient that has events (the same
+    forward-only UPDATE as :func:`advance_recipient`, to the highest status its events reach, at the
+    time of the first event that reached it); usually none has, and the SELECT is all it costs.
+    Returns how many recipients moved.
     """
-    if not message_ids or not recipients:
-        return
+    if not message_ids:
+        return 0
+    found: dict[tuple[str, str], tuple[int, datetime, str]] = {}
+    for message_id, address, event_type, occurred_at, received_at in _stored_events(message_ids, alias):
+        at = occurred_at or received_at
+        key, rank = (message_id, address.casefold()), RANK[TARGET[event_type]]
+        best = found.get(key)
+        if best is None or rank > best[0] or (rank == best[0] and at < best[1]):
+            found[key] = (rank, at, event_type)
+    return sum(
+        advance_recipient(message_id, address, event_type, at)
+        for (message_id, address), (_rank, at, event_type) in found.items()
+    )
+
+
+def _stored_events(message_ids: Sequence[str], alias: str) -> Iterable[tuple[str, str, str, Any, Any]]:
+    """``(message_id, recipient, event_type, occurred_at, received_at)`` of the stored events that move a status.
+
+    Index-backed (``pm_event_message``). On PostgreSQL one array parameter (``= ANY(%s)``, bound
+    server-side) rather than the ORM's ``IN`` of 500 parameters that psycopg quotes into the SQL text.
+    """
     from ..models import WebhookEvent
 
-    rows = (
-        WebhookEvent.objects.using(alias)
-        .filter(message_id__in=list(message_ids), event_type__in=list(TARGET))
-        .values_list("message_id", "recipient", "event_type", "occurred_at", "received_at")
-    )
-    found: dict[tuple[str, str], list[tuple[str, datetime]]] = {}
-    for message_id, address, event_type, occurred_at, received_at in rows:
-        found.setdefault((message_id, address.casefold()), []).append(
-            (event_type, occurred_at or received_at)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return (
+            WebhookEvent.objects.using(alias)
+            .filter(message_id__in=list(message_ids), event_type__in=list(TARGET))
+            .values_list("message_id", "recipient", "event_type", "occurred_at", "received_at")
+            .iterator()
         )
-    if not found:
-        return
-    for recipient in recipients:
-        for event_type, at in found.get((recipient["message_id"], recipient["address_key"]), ()):
-            status = advance(recipient["status"], event_type)
-            if status != recipient["status"]:
-                recipient.update(status=status, status_at=at, last_event_type=event_type)
+    from ..webhooks.storage import binding_cursor
+
+    opts, quote = WebhookEvent._meta, connection.ops.quote_name
+    fields = {field.name: field for field in opts.concrete_fields}
+    column = {name: quote(fields[name].column or name) for name in _EVENT_COLUMNS}
+    message_type = fields["message_id"].db_type(connection)
+    type_type = fields["event_type"].db_type(connection)
+    # Identifiers come from the model's metadata; values are parameters.
+    sql = (
+        f"SELECT {', '.join(column.values())} FROM {quote(opts.db_table)} "  # noqa: S608
+        f"WHERE {column['message_id']} = ANY(%s::{message_type}[]) "
+        f"AND {column['event_type']} = ANY(%s::{type_type}[])"
+    )
+    with binding_cursor(connection) as cursor:
+        cursor.execute(sql, [list(message_ids), list(TARGET)])
+        rows: list[tuple[str, str, str, Any, Any]] = cursor.fetchall()
+    return rows
+
+
+_EVENT_COLUMNS = ("message_id", "recipient", "event_type", "occurred_at", "received_at")

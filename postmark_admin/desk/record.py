@@ -1,19 +1,19 @@
 """The sent-message log: what Postmark answered for each message object, written once per request.
 
 The send path calls :func:`record_answers` right after a chunk's answer is mapped, with one
-:class:`Answer` per message object of the request. That costs, per Postmark request:
+:class:`Answer` per message object of the request. That costs, per Postmark request, once Postmark
+has answered:
 
-* one ``SELECT`` of the webhook events already stored for the request's MessageIDs (an event can
-  arrive before the send's rows commit, or was stored before the log existed: "whichever arrives
-  first", see :mod:`.link`);
-* one ``INSERT`` of the :class:`~postmark_admin.models.SentMessage` rows and one of their
-  :class:`~postmark_admin.models.SentRecipient` rows, in one transaction (a savepoint inside the
-  caller's). A request's rows exceed one statement only past the database's parameter limit
-  (:func:`insert_rows`): about 2,500 messages or 4,600 recipients on SQLite, 5,000 / 9,300 on
-  PostgreSQL, beyond Postmark's 500 messages a request unless the messages have many recipients.
+* one ``INSERT`` of the :class:`~postmark_admin.models.SentMessage` rows and their
+  :class:`~postmark_admin.models.SentRecipient` rows: one statement on PostgreSQL, two in one
+  transaction on SQLite, which has no data-modifying CTE (:mod:`.insert`);
+* once those rows are committed, one ``SELECT`` of the webhook events already stored for the
+  request's MessageIDs (an event can outrun the send: "whichever arrives first", see :mod:`.link`),
+  and an ``UPDATE`` only for a recipient such an event moves.
 
-With ``POSTMARK_LOG_MESSAGES = False`` the send path calls nothing here: no SQL at all.
-A database error (or any other failure of the log) is logged and swallowed: Postmark has accepted the mail, and the send's result
+On by default; with ``POSTMARK_LOG_MESSAGES = False`` the send path calls nothing here: no SQL at all.
+A database error (or any other failure of the log) is logged and swallowed: Postmark has accepted the
+mail, and the send's result
 (``message.postmark_status``, the return value, the exceptions it raises) stays what Postmark said.
 """
 
@@ -28,14 +28,13 @@ from email.utils import getaddresses
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, connections, router, transaction
-from django.db.models import DateTimeField, JSONField, Model
-from django.db.models.constants import OnConflict
+from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
 from ..config.effective import app_settings
 from ..webhooks.events import MAX_MESSAGE_ID, MAX_STREAM, MAX_TAG, parse_timestamp
-from .link import statuses_from_events
+from .insert import Row, insert_logged
+from .link import advance_from_events
 from .status import RecipientKind, RecipientState, SentVia
 
 logger = logging.getLogger("postmark_admin.desk")
@@ -48,8 +47,6 @@ _SEND_STATUS = {
     "invalid": RecipientState.REFUSED,
     "failed": RecipientState.REFUSED,
 }
-#: When a backend states no limit (PostgreSQL): the wire protocol's 65,535 parameters.
-_DEFAULT_MAX_PARAMS = 65535
 #: The stream a message naming none goes to (Postmark's default).
 DEFAULT_STREAM = "outbound"
 
@@ -75,7 +72,7 @@ class Answer:
 
 
 def log_enabled() -> bool:
-    """Whether sends are recorded (``POSTMARK_LOG_MESSAGES``, off by default)."""
+    """Whether sends are recorded (``POSTMARK_LOG_MESSAGES``, on by default)."""
     return app_settings.LOG_MESSAGES
 
 
@@ -104,10 +101,6 @@ def _text(value: Any, limit: int | None = None) -> str:
     return text[:limit] if limit else text
 
 
-#: One row to insert: the model's field attnames -> Python values (what the model would hold).
-Row = dict[str, Any]
-
-
 def build_rows(
     answers: Iterable[Answer], via: str, now: datetime, bodies_days: int
 ) -> tuple[list[Row], list[Row]]:
@@ -116,7 +109,7 @@ def build_rows(
     A message Postmark refused gets ``message_id = "refused:<uuid4>"``, its ErrorCode and Message, and
     every recipient ``refused``; its bodies are never kept (only the refusal is recorded).
     Rows are plain dicts, not model instances: building 1,000 instances and letting the ORM compile
-    their INSERT cost more than the send itself (bench/send.py --log both; see :func:`insert_rows`).
+    their INSERT cost more than the send itself (bench/send.py --log both; see :mod:`.insert`).
     """
     messages: list[Row] = []
     recipients: list[Row] = []
@@ -177,103 +170,36 @@ def build_rows(
     return messages, recipients
 
 
-def max_rows(alias: str, model: type[Model]) -> int:
-    """How many rows of ``model`` one INSERT may carry on ``alias`` (the database's parameter limit)."""
-    connection = connections[alias]
-    limit = connection.features.max_query_params or _DEFAULT_MAX_PARAMS
-    if connection.vendor == "sqlite":
-        # Django assumes SQLite's old compile-time default (999); SQLite since 3.32 allows 32,766,
-        # and the connection says what this build allows.
-        import sqlite3
-
-        connection.ensure_connection()
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    fields = sum(1 for field in model._meta.concrete_fields if not field.primary_key)
-    return max(1, limit // fields)
-
-
-def _preparers(model: type[Model], connection: Any) -> list[tuple[str, Any]]:
-    """Each column's attname, and the function that makes its value what the database takes (or None).
-
-    Text and integer columns go as they are (their get_db_prep_save is the identity for a str or int);
-    JSON and datetime columns through their field's own get_db_prep_save, as the ORM's INSERT does.
-    """
-    preparers = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        prepare = None
-        if isinstance(field, JSONField | DateTimeField):
-            prepare = partial(field.get_db_prep_save, connection=connection)
-        preparers.append((field.attname, prepare))
-    return preparers
-
-
-def insert_rows(
-    model: type[Model], rows: Sequence[Row], alias: str, *, ignore_conflicts: bool = False
-) -> None:
-    """``rows`` in as few multi-row INSERT statements as the database's parameter limit allows (usually one).
-
-    Not ``bulk_create``: it cuts at Django's idea of SQLite's limit (999 parameters: 76 messages a
-    statement), and building model instances and compiling their INSERT took about 0.1 ms a message
-    (bench/send.py --log both). The SQL is the ORM's own (the backend's insert_statement and
-    on_conflict_suffix_sql); identifiers come from the model's metadata, values are parameters.
-    """
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    preparers = _preparers(model, connection)
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(quote(field.column or "") for field in fields)
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    head = f"{connection.ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} ({columns}) VALUES "
-    tail = connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], [])
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    memo: dict[tuple[str, Any], Any] = {}  # one datetime (or empty JSON) prepared once per statement
-    size = max_rows(alias, model)
-    for start in range(0, len(rows), size):
-        batch = rows[start : start + size]
-        params: list[Any] = []
-        for row in batch:
-            for name, prepare in preparers:
-                value = row[name]
-                if prepare is None:
-                    pass
-                elif isinstance(value, dict) and value:
-                    value = prepare(value)
-                else:
-                    key = (name, None if isinstance(value, dict) else value)
-                    if key not in memo:
-                        memo[key] = prepare(value)
-                    value = memo[key]
-                params.append(value)
-        sql = head + ", ".join([placeholder] * len(batch)) + (f" {tail}" if tail else "")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-
 def record_answers(answers: Sequence[Answer], via: str) -> None:
-    """Record one Postmark request's answers: one SELECT and two INSERTs (see the module's docstring).
+    """Record one Postmark request's answers: one INSERT, then, once committed, one SELECT (module docstring).
 
     Never raises for a database error: the mail is sent whatever the log says; the error is logged.
     """
-    from ..models import SentMessage, SentRecipient
+    from ..models import SentMessage
 
     try:
-        now = timezone.now()
-        messages, recipients = build_rows(answers, via, now, app_settings.LOG_BODIES_DAYS)
+        messages, recipients = build_rows(answers, via, timezone.now(), app_settings.LOG_BODIES_DAYS)
         if not messages:
             return
         alias = router.db_for_write(SentMessage)
-        statuses_from_events(
-            recipients, [row["message_id"] for row in messages if row["error_code"] == 0], alias
-        )
-        with transaction.atomic(using=alias):
-            insert_rows(SentMessage, messages, alias, ignore_conflicts=True)
-            insert_rows(SentRecipient, recipients, alias)
+        insert_logged(messages, recipients, alias)
+        linked = [row["message_id"] for row in messages if row["error_code"] == 0 and via != SentVia.BULK]
+        if linked:
+            # After the commit (at once in autocommit; after the outer commit inside ATOMIC_REQUESTS):
+            # an event committed before it is seen here, one committed after it finds the rows.
+            transaction.on_commit(partial(_link, linked, alias), using=alias)
     except DatabaseError:
         logger.exception("Postmark: %d sent messages were not recorded in the sent-message log", len(answers))
     except Exception:  # Postmark accepted the mail: nothing the log does may undo that
         logger.exception("Postmark: the sent-message log failed; %d sent messages not recorded", len(answers))
+
+
+def _link(message_ids: Sequence[str], alias: str) -> None:
+    """The link pass of committed rows (desk/link.py); an error is logged, the rows stay as the send left them."""
+    try:
+        advance_from_events(message_ids, alias)
+    except Exception:  # the send is done and logged: a status that lags is all a failure here costs
+        logger.exception("Postmark: the sent-message log's statuses were not linked to stored events")
 
 
 def _keys(field: Any) -> set[str]:

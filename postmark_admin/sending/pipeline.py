@@ -256,7 +256,9 @@ class _Tally:
             self.record(chunk, results, answers)
 
     def record(self, chunk: Chunk, results: list[Any] | PostmarkError, answers: list[Answer]) -> None:
-        """The sent-message log's rows of one request (desk/record.py): one SELECT and two INSERTs.
+        """The sent-message log's rows of one request (desk/record.py).
+
+        One INSERT statement (two on SQLite), then one SELECT once the rows are committed.
 
         A request Postmark refused as a whole is recorded as each message's refusal; one that got
         no answer, or an ambiguous one (a 5xx: it may have been sent), is not recorded.

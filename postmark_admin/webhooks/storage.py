@@ -120,14 +120,16 @@ def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inser
         event = WebhookEvent(received_at=received_at, **normalized.model_fields())
         created = _save_portably(event, alias)
         return Inserted(event.pk if created else None, received_at, alias)
-    with _insert_cursor(connection) as cursor:
+    with binding_cursor(connection) as cursor:
         cursor.execute(*insert_statement(normalized, received_at, connection))
         row = cursor.fetchone()
     return Inserted(row[0] if row is not None else None, received_at, alias)
 
 
-def _insert_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor for the INSERT; on psycopg 3, one that sends the values apart from the SQL text.
+def binding_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor for one statement; on psycopg 3, one that sends the values apart from the SQL text.
+
+    Used by this module's INSERT and by the sent-message log's (desk/insert.py).
 
     Django's default psycopg 3 cursor quotes every value into the SQL text in Python (client-side
     binding). Server-side binding, for this one statement (not prepared unless the site set

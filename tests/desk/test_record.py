@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from postmark_admin.backends import PostmarkBackend
-from postmark_admin.desk.record import Answer, build_rows, max_rows, record_answers
+from postmark_admin.desk.insert import max_rows
+from postmark_admin.desk.record import Answer, build_rows, record_answers
 from postmark_admin.exceptions import PostmarkRecipientsRefused
 from postmark_admin.models import SentMessage, SentRecipient, WebhookEvent
 from tests.database_down import default_database_down
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def log_on(settings):
-    settings.POSTMARK_LOG_MESSAGES = True  # tests/settings.py turns it off for the rest of the suite
+    settings.POSTMARK_LOG_MESSAGES = True  # the default, whatever the settings module says
 
 
 def statements(queries: CaptureQueriesContext) -> list[str]:
@@ -32,7 +34,18 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
     return [word for word in words if word not in ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")]
 
 
-def test_a_1200_message_send_is_three_requests_of_one_select_and_two_inserts(postmark_sandbox):
+def per_request() -> list[str]:
+    """A logged request's statements: its INSERT, then (once committed) the link SELECT.
+
+    On PostgreSQL one statement, ``WITH logged AS (INSERT ... messages) INSERT ... recipients``; on SQLite
+    (no data-modifying CTE) two INSERTs in one transaction.
+    """
+    inserts = ["WITH"] if connection.vendor == "postgresql" else ["INSERT", "INSERT"]
+    return [*inserts, "SELECT"]
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a send outside a transaction runs
+def test_a_1200_message_send_is_three_requests_of_one_insert_then_one_select(postmark_sandbox):
     messages = [
         EmailMessage(
             f"Order {i}", "Thanks", FROM, [f"Customer {i} <c{i}@Example.com>"], cc=["cc@example.com"]
@@ -42,7 +55,15 @@ def test_a_1200_message_send_is_three_requests_of_one_select_and_two_inserts(pos
     with CaptureQueriesContext(connection) as queries:
         assert PostmarkBackend().send_messages(messages) == 1200
     assert len(postmark_sandbox.requests) == 3  # 500 + 500 + 200
-    assert statements(queries) == ["SELECT", "INSERT", "INSERT"] * 3
+    assert statements(queries) == per_request() * 3
+    inserts = [
+        re.findall(r"INSERT (?:OR IGNORE )?INTO (\S+)", query["sql"]) for query in queries.captured_queries
+    ]
+    tables = [table for found in inserts for table in found]
+    messages_table, recipients_table = (
+        connection.ops.quote_name(m._meta.db_table) for m in (SentMessage, SentRecipient)
+    )
+    assert tables == [messages_table, recipients_table] * 3  # each request's messages, then their recipients
     assert SentMessage.objects.count() == 1200
     assert SentRecipient.objects.count() == 2400
     sent = SentMessage.objects.get(subject="Order 7")
@@ -129,8 +150,8 @@ def test_with_the_log_off_nothing_is_recorded(postmark_sandbox, settings):
     assert not SentMessage.objects.exists()
 
 
-def test_events_that_arrived_first_set_the_recorded_status(settings):
-    """Whichever arrives first: events stored before the send's rows are folded into them (one SELECT)."""
+def test_events_that_arrived_first_move_the_recorded_status(django_capture_on_commit_callbacks):
+    """Whichever arrives first: events stored before the send's rows move them once those are committed."""
     for event_type, recipient in [
         ("delivered", "Anna@Example.com"),
         ("opened", "anna@example.com"),
@@ -155,7 +176,14 @@ def test_events_that_arrived_first_set_the_recorded_status(settings):
         },
         dict.fromkeys(("anna@example.com", "bob@example.com", "carl@example.com"), "sent"),
     )
-    record_answers([answer], "single")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        record_answers([answer], "single")
+    # Inserted as the send saw them; the link pass waits for the commit.
+    assert set(SentRecipient.objects.values_list("status", flat=True)) == {"sent"}
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+    assert statements(queries) == ["SELECT", "UPDATE", "UPDATE"]  # one SELECT; an UPDATE per moved recipient
     sent = SentMessage.objects.get(message_id="m-1")
     assert sent.submitted_at.isoformat() == "2026-01-02T08:04:05.123456+00:00"
     assert dict(sent.recipients.values_list("address", "status")) == {
