@@ -150,7 +150,9 @@ def tally(ranges: Sequence[Range], alias: str) -> dict[tuple[int, str, dt.dateti
     return found
 
 
-def _late_since(alias: str, first: dt.datetime, end: dt.datetime, event_mark: int, recipient_mark: int):
+def _late_since(
+    alias: str, first: dt.datetime, end: dt.datetime, event_mark: int, recipient_mark: int
+) -> dt.datetime | None:
     """The earliest time, in ``[first, end)``, of a row added after the marks (None when none)."""
     from ..models import SentRecipient, WebhookEvent
 
@@ -253,8 +255,7 @@ def figures(
     from ..models import DeskRollup
 
     alias = using or default_alias()
-    starts = dict(windows)
-    starts = {key: now - length for key, length in starts.items()}
+    starts = {key: now - length for key, length in windows}
     first = ceil_period(min(starts.values()))
     end = max(floor_period(now - GRACE), first)
     try:
