@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, router, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -143,15 +143,20 @@ def _late_since(
     """The earliest time, in ``[first, end)``, of a row added after the marks (None when none)."""
     from ..models import SentRecipient, WebhookEvent
 
+    # The time condition inside the aggregate, not in the WHERE: SQLite would otherwise walk the
+    # time index over the whole range instead of the primary key's few new rows.
+    def earliest(field_name: str) -> Min:
+        return Min(Case(When(_in(field_name, (first, end)), then=F(field_name)), default=None))
+
     events = (
         WebhookEvent.objects.using(alias)
-        .filter(pk__gt=event_mark, received_at__gte=first, received_at__lt=end)
-        .aggregate(at=Min("received_at"))["at"]
+        .filter(pk__gt=event_mark)
+        .aggregate(at=earliest("received_at"))["at"]
     )
     sent = (
         SentRecipient.objects.using(alias)
-        .filter(pk__gt=recipient_mark, message__submitted_at__gte=first, message__submitted_at__lt=end)
-        .aggregate(at=Min("message__submitted_at"))["at"]
+        .filter(pk__gt=recipient_mark)
+        .aggregate(at=earliest("message__submitted_at"))["at"]
     )
     found = [at for at in (events, sent) if at is not None]
     return min(found) if found else None
