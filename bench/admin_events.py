@@ -10,7 +10,7 @@ times three admin pages through Django's test client: the changelist, a filter b
 a search by recipient (median of several runs, after a warm-up), and prints the query plan
 (EXPLAIN) of the slowest queries of each page at the largest size. PostgreSQL is read from
 ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``); the script creates
-and drops its own database there. Each database runs in a child process, because Django's
+and drops its own database there (``BENCH_ADMIN_DB``, default ``postmark_admin_bench``). Each database runs in a child process, because Django's
 settings can be configured once per process.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "postmark_admin_bench"
+BENCH_DB = os.environ.get("BENCH_ADMIN_DB", "postmark_admin_bench")
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 PAGES = [
     ("changelist", {}),

@@ -321,3 +321,42 @@ class SentRecipient(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class DeskRollup(models.Model):
+    """The dashboard's figures for one closed hour on one stream (:mod:`postmark_admin.desk.rollup`).
+
+    Derived data, recomputable from the log and the events at any time; never shown on its own.
+    """
+
+    period = models.DateTimeField()
+    stream = models.CharField(max_length=events.MAX_STREAM, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    complained = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    clicked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["period", "stream"], name="pm_rollup_period_stream")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.period:%Y-%m-%d %H:00}"
+
+
+class DeskRollupPeriod(models.Model):
+    """A closed hour :class:`DeskRollup` holds (one row even when the hour had no mail), and the newest
+    event and recipient ids when it was counted: rows added later with an older time are found by id."""
+
+    period = models.DateTimeField()
+    event_mark = models.BigIntegerField(default=0)
+    recipient_mark = models.BigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["period"], name="pm_rollup_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m-%d %H:00}"

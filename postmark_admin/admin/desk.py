@@ -147,6 +147,12 @@ class SentMessageAdmin(CheckedInputAdmin):
         name = f"{self.admin_site.name}:postmark_admin_webhookevent_change"
         return lambda pk: reverse(name, args=[pk])
 
+    def _all_events_url(self, message: SentMessage) -> str:
+        if not _events_registered(self) or message.refused:
+            return ""
+        url = reverse(f"{self.admin_site.name}:postmark_admin_webhookevent_changelist")
+        return f"{url}?{urlencode({'message_id': message.message_id})}"
+
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
@@ -181,7 +187,9 @@ class SentMessageAdmin(CheckedInputAdmin):
             raise Http404(gettext("No sent message has this ID."))
         if not self.has_view_permission(request, message):
             raise PermissionDenied
-        page = message_page.message_page(message, self._event_url())
+        page = message_page.message_page(
+            message, self._event_url(), all_events_url=self._all_events_url(message)
+        )
         record = None
         if request.GET.get("postmark") == "1" and page.can_fetch:
             record = message_page.fetch_postmark_record(message)

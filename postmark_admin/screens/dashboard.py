@@ -1,8 +1,8 @@
 """The desk's dashboard and its summary (the Django admin's index, Wagtail's home page).
 
-Local figures come from the sent-message log and the webhook events: four aggregate queries for the
-whole page (recipients sent and events by stream and window, then sends and bounces per day), whatever
-the number of rows. Postmark's own ``/stats/outbound`` figures are fetched live, with a short timeout,
+Local figures come from the sent-message log and the webhook events through the rollup of closed
+hours (:mod:`postmark_admin.desk.rollup`): a bounded number of queries for the whole page, reading
+the rows of the open hours and a few hundred rollup rows, whatever the number of rows. Postmark's own ``/stats/outbound`` figures are fetched live, with a short timeout,
 and kept in the project's cache (``POSTMARK_CACHE``) for :data:`STATS_CACHE_SECONDS`; when Postmark
 cannot answer, the page says so and shows the local figures alone.
 
@@ -18,15 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..desk import rollup
 from ..exceptions import PostmarkError, PostmarkSettingsUnavailable
 from ..sending import deliverability
-from ..webhooks.events import EventType, RecordType
 from . import chart
 from .actions import describe_error
 
@@ -44,15 +42,8 @@ STATS_CACHE_SECONDS = 60
 STATS_TIMEOUT = 3.0
 #: Days the chart shows.
 CHART_DAYS = 30
-#: The event types the dashboard counts, by the column they count in. A SubscriptionChange that
-#: follows a bounce or a complaint is normalized to the same type; it is not counted a second time.
-EVENT_COLUMNS: Mapping[str, str] = {
-    EventType.DELIVERED: "delivered",
-    EventType.BOUNCED: "bounced",
-    EventType.COMPLAINED: "complained",
-    EventType.OPENED: "opened",
-    EventType.CLICKED: "clicked",
-}
+#: The event types the dashboard counts, by the column they count in (:mod:`..desk.rollup`).
+EVENT_COLUMNS: Mapping[str, str] = rollup.EVENT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -99,69 +90,40 @@ class Counts:
         return self.sent > 0 and self.spam_rate >= SPAM_RATE_REVIEW
 
 
+def _chart_start(now: dt.datetime, days: int) -> tuple[dt.date, dt.date, dt.datetime]:
+    """The chart's first and last local day, and the first day's local midnight."""
+    today = timezone.localdate(now)
+    first = today - dt.timedelta(days=days - 1)
+    return first, today, timezone.make_aware(dt.datetime.combine(first, dt.time()))
+
+
+def local_figures(now: dt.datetime, days: int = CHART_DAYS) -> rollup.Figures:
+    """The windows' and the chart's figures from the local tables, through the rollup
+    (:mod:`postmark_admin.desk.rollup`): a bounded number of queries whatever the number of rows."""
+    _first, _today, start = _chart_start(now, days)
+    return rollup.figures(now, [(window.key, window.length) for window in WINDOWS], start)
+
+
+def counts_of(figures: rollup.Figures) -> dict[tuple[str, str], Counts]:
+    """``(stream, window key) -> Counts``. Pure."""
+    return {key: Counts(**tally) for key, tally in figures.windows.items()}
+
+
+def days_of(figures: rollup.Figures, now: dt.datetime, days: int = CHART_DAYS) -> list[chart.Day]:
+    """The chart's days (recipients sent and bounces received per local day), oldest first. Pure."""
+    first, today, _start = _chart_start(now, days)
+    counted = [chart.Day(day, sent, bounced) for day, (sent, bounced) in figures.days.items()]
+    return chart.fill_days(counted, first, today)
+
+
 def local_counts(now: dt.datetime) -> dict[tuple[str, str], Counts]:
-    """``(stream, window key) -> Counts`` from the local tables: two aggregate queries."""
-    from ..models import SentRecipient, WebhookEvent
-
-    longest = max(window.length for window in WINDOWS)
-    since = {window.key: now - window.length for window in WINDOWS}
-    found: dict[tuple[str, str], Counts] = {}
-
-    def window_counts(field_name: str) -> dict[str, Any]:
-        return {
-            window.key: Count("id", filter=Q(**{f"{field_name}__gte": since[window.key]}))
-            for window in WINDOWS
-        }
-
-    sent = (
-        SentRecipient.objects.filter(message__submitted_at__gte=now - longest)
-        .exclude(status="refused")
-        .values_list("message__stream")
-        .annotate(**window_counts("message__submitted_at"))
-        .order_by()
-    )
-    for stream, *figures in sent:
-        for window, figure in zip(WINDOWS, figures, strict=True):
-            found.setdefault((stream, window.key), Counts()).sent = figure
-    events = (
-        WebhookEvent.objects.filter(received_at__gte=now - longest, event_type__in=list(EVENT_COLUMNS))
-        .exclude(record_type=RecordType.SUBSCRIPTION_CHANGE)
-        .values_list("message_stream", "event_type")
-        .annotate(**window_counts("received_at"))
-        .order_by()
-    )
-    for stream, event_type, *figures in events:
-        for window, figure in zip(WINDOWS, figures, strict=True):
-            counts = found.setdefault((stream, window.key), Counts())
-            setattr(counts, EVENT_COLUMNS[event_type], figure)
-    return found
+    """``(stream, window key) -> Counts`` from the local tables."""
+    return counts_of(local_figures(now))
 
 
 def per_day(now: dt.datetime, days: int = CHART_DAYS) -> list[chart.Day]:
-    """Recipients sent and bounces received per local day, the last ``days`` days: two queries."""
-    from ..models import SentRecipient, WebhookEvent
-
-    today = timezone.localdate(now)
-    first = today - dt.timedelta(days=days - 1)
-    start = timezone.make_aware(dt.datetime.combine(first, dt.time())) if timezone.is_aware(now) else first
-    sent = dict(
-        SentRecipient.objects.filter(message__submitted_at__gte=start)
-        .exclude(status="refused")
-        .annotate(day=TruncDate("message__submitted_at"))
-        .values_list("day")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    bounced = dict(
-        WebhookEvent.objects.filter(received_at__gte=start, event_type=EventType.BOUNCED)
-        .exclude(record_type=RecordType.SUBSCRIPTION_CHANGE)
-        .annotate(day=TruncDate("received_at"))
-        .values_list("day")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    counted = [chart.Day(day, sent.get(day, 0), bounced.get(day, 0)) for day in {*sent, *bounced}]
-    return chart.fill_days(counted, first, today)
+    """Recipients sent and bounces received per local day, the last ``days`` days."""
+    return days_of(local_figures(now, days), now, days)
 
 
 # -- Postmark's figures --------------------------------------------------------------------------------
@@ -251,12 +213,13 @@ def known_streams(counts: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def dashboard(now: dt.datetime | None = None, *, ask_postmark: bool = True) -> Dashboard:
-    """The whole dashboard: four queries, then (unless cached) one Postmark request per stream and window.
+    """The whole dashboard: the local figures, then (unless cached) one Postmark request per stream and window.
 
     The first failing Postmark request stops the others: its reason is shown once.
     """
     now = now or timezone.now()
-    local = local_counts(now)
+    figures = local_figures(now)
+    local = counts_of(figures)
     streams = known_streams(local)
     error = ""
     tables = []
@@ -273,7 +236,9 @@ def dashboard(now: dt.datetime | None = None, *, ask_postmark: bool = True) -> D
                     }
             rows.append(StreamRow(stream, local.get((stream, window.key), Counts()), remote))
         tables.append(WindowTable(window, tuple(rows)))
-    return Dashboard(tuple(tables), chart.bars_svg(per_day(now)), error, tuple(configuration_problems()))
+    return Dashboard(
+        tuple(tables), chart.bars_svg(days_of(figures, now)), error, tuple(configuration_problems())
+    )
 
 
 # -- the summary -------------------------------------------------------------------------------------
@@ -317,7 +282,7 @@ class Summary:
 
 
 def summary(now: dt.datetime | None = None) -> Summary:
-    """Two aggregate queries (the same as the dashboard's) and the configuration check; no Postmark request."""
+    """The local figures (the same as the dashboard's) and the configuration check; no Postmark request."""
     now = now or timezone.now()
     total = Counts()
     for (_stream, key), counts in local_counts(now).items():

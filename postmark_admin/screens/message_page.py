@@ -2,8 +2,9 @@
 recipient, a timeline of what happened to it (sent, delivered, opened n times, clicked with the URL,
 bounced with its type and description, complained, unsubscribed), each entry linked to its raw event.
 
-Three queries whatever the message holds: the message, its recipients, its events (one query by
-MessageID on the events' ``message_id`` index, grouped by recipient here). Postmark's own record
+Three queries whatever the message holds: the message, its recipients, its newest
+:data:`TIMELINE_LIMIT` events (one query by MessageID on the events' ``message_id`` index, grouped by
+recipient here; a link leads to the rest). Postmark's own record
 (``/messages/outbound/{id}/details``) is fetched only when the user asks for it, and a failure is a
 sentence on the page, never an error page.
 """
@@ -36,6 +37,9 @@ EventURL = Callable[[int], str] | None
 FINAL_STATUSES = frozenset({"bounced", "complained", "unsubscribed", "refused"})
 #: A message this much older than now with a recipient still "sent" (no delivery event): a gap.
 DELIVERY_EXPECTED_AFTER = dt.timedelta(minutes=10)
+#: The page shows at most this many of a message's events (the newest), and links to the rest: a
+#: message with thousands of opens is read in one bounded query.
+TIMELINE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,11 @@ class MessagePage:
     other_events: tuple[TimelineEntry, ...] = ()
     has_gaps: bool = False
     can_fetch: bool = True
+    #: The page shows only the newest :data:`TIMELINE_LIMIT` events of the message.
+    truncated: bool = False
+    #: The admin's list of every event of this message ("" when there is none).
+    all_events_url: str = ""
+    timeline_limit: int = TIMELINE_LIMIT
 
 
 def entry_for(event: WebhookEvent, event_url: EventURL = None) -> TimelineEntry:
@@ -191,20 +200,27 @@ def _answer(message: SentMessage) -> str:
 
 
 def message_page(
-    message: SentMessage, event_url: EventURL = None, now: dt.datetime | None = None
+    message: SentMessage,
+    event_url: EventURL = None,
+    now: dt.datetime | None = None,
+    all_events_url: str = "",
+    limit: int | None = None,
 ) -> MessagePage:
-    """The page of ``message``: two more queries (its recipients, its events). ``event_url(pk)`` is
-    the admin's page of a raw event."""
+    """The page of ``message``: two more queries (its recipients, its newest ``limit`` events, on the
+    events' ``pm_event_message`` index). ``event_url(pk)`` is the admin's page of a raw event,
+    ``all_events_url`` its list of every event of the message (linked when the timeline is cut)."""
     from django.utils import timezone
 
     from ..models import WebhookEvent
 
+    limit = TIMELINE_LIMIT if limit is None else limit
     recipients = list(message.recipients.order_by("id"))
     events: list[WebhookEvent] = []
     if not message.refused:
-        events = list(
-            WebhookEvent.objects.filter(message_id=message.message_id).order_by("received_at", "id")
-        )
+        newest = WebhookEvent.objects.filter(message_id=message.message_id).order_by("-received_at", "-id")
+        events = list(newest[: limit + 1])
+    truncated = len(events) > limit
+    events = events[:limit][::-1]
     shown, others = timelines(message, recipients, events, event_url)
     now = now or timezone.now()
     old_enough = message.submitted_at is not None and now - message.submitted_at > DELIVERY_EXPECTED_AFTER
@@ -213,8 +229,12 @@ def message_page(
         facts=facts(message),
         recipients=shown,
         other_events=others,
-        has_gaps=not message.refused and old_enough and any(item.has_gap for item in shown),
+        # A cut timeline lacks the oldest events: it says nothing about gaps.
+        has_gaps=not message.refused and not truncated and old_enough and any(item.has_gap for item in shown),
         can_fetch=not message.refused,
+        truncated=truncated,
+        all_events_url=all_events_url,
+        timeline_limit=limit,
     )
 
 

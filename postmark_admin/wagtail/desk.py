@@ -52,6 +52,13 @@ def event_url(pk: int) -> str:
     return reverse(f"{EVENTS_NAMESPACE}:inspect", args=[pk])
 
 
+def all_events_url(message: SentMessage) -> str:
+    """The events listing searched for the message's ID (an exact match on its index)."""
+    from .views import EVENTS_NAMESPACE
+
+    return f"{reverse(f'{EVENTS_NAMESPACE}:index')}?{urlencode({'q': message.message_id})}"
+
+
 class DeskView(ForbiddenMixin, WagtailAdminTemplateMixin, TemplateView):
     """A desk page: needs ``view_sentmessage``; the shared partials in Wagtail's frame."""
 
@@ -116,7 +123,7 @@ class MessageView(DeskView):
         if message is None:
             raise Http404(gettext("No sent message has this ID."))
         self.message = message
-        page = message_page.message_page(message, event_url)
+        page = message_page.message_page(message, event_url, all_events_url=all_events_url(message))
         record = None
         if self.request.GET.get("postmark") == "1" and page.can_fetch:
             record = message_page.fetch_postmark_record(message)

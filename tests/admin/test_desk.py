@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from postmark_admin.backends import PostmarkBackend
 from postmark_admin.models import PostmarkSettings, SentMessage, SentRecipient, WebhookEvent
-from postmark_admin.screens import dashboard
+from postmark_admin.screens import dashboard, message_page
 from postmark_admin.sending import deliverability
 from tests.conftest import free_port, messages_of
 
@@ -162,6 +162,21 @@ def test_message_page_costs_the_same_queries_whatever_the_message_holds(viewer, 
         return len(captured)
 
     assert queries(10) == queries(100)
+
+
+def test_message_page_shows_the_newest_events_and_links_to_the_rest(viewer, db, monkeypatch):
+    message = sent(minutes=60 * 24)
+    base = timezone.now() - dt.timedelta(hours=5)
+    for minute, event_type in enumerate(["delivered", "opened", "opened", "clicked", "opened"]):
+        event(message, event_type, received_at=base + dt.timedelta(minutes=minute))
+    monkeypatch.setattr(message_page, "TIMELINE_LIMIT", 3)
+    page = message_page.message_page(message, limit=3, all_events_url="/every/")
+    assert page.truncated and not page.has_gaps  # the delivery is beyond the cut: no gap claimed
+    assert [entry.kind for entry in page.recipients[0].entries] == ["sent", "opened", "clicked", "opened"]
+    assert not message_page.message_page(message, limit=5).truncated
+    html = viewer.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert 'id="postmark-timeline-truncated"' in html
+    assert f"/admin/postmark_admin/webhookevent/?message_id={message.message_id}" in html
 
 
 def test_fetch_postmarks_record_shows_its_events(viewer, sandbox):

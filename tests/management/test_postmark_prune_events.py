@@ -67,9 +67,12 @@ def test_deletes_only_older_events_in_batches():
         call_command("postmark_prune_events", "--older-than", "30d", "--batch-size", "3", stdout=out)
     assert ages_left() == [1, 5, 29]
     assert "Deleted 7 webhook events" in out.getvalue()
-    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
+    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "postmark_admin_webhookevent"')]
     assert len(deletes) == 3  # 3 + 3 + 1: batches, never a SELECT of rows into Python
     assert not any(q["sql"].startswith("SELECT") for q in queries)
+    # Then the dashboard's rollup forgets the hours up to the cutoff (two DELETEs, desk/rollup.py).
+    rollup = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "postmark_admin_deskrollup')]
+    assert len(rollup) == 2
 
 
 def test_exact_multiple_of_the_batch_size():

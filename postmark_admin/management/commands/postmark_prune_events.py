@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from postmark_admin.config.effective import app_settings
+from postmark_admin.desk import rollup
 from postmark_admin.models import WebhookEvent
 from postmark_admin.webhooks.storage import prune_events
 
@@ -88,6 +89,10 @@ class Command(BaseCommand):
             )
             return
         deleted = prune_events(cutoff, options["batch_size"], options["pause"], using)
+        if deleted:
+            # The dashboard's rollup does not notice deletions: its hours up to the cutoff are counted
+            # again by the next view.
+            rollup.forget(rollup.ceil_period(cutoff), using)
         self.stdout.write(
             ngettext(
                 "Deleted %(count)d webhook event received before %(cutoff)s.",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from postmark_admin.config.effective import app_settings
+from postmark_admin.desk import rollup
 from postmark_admin.desk.prune import blank_expired_bodies, prune_log
 from postmark_admin.management.commands.postmark_prune_events import parse_age
 from postmark_admin.models import SentMessage
@@ -79,6 +80,9 @@ class Command(BaseCommand):
         blanked = blank_expired_bodies(now, options["batch_size"], using)
         if cutoff is not None:
             pruned = prune_log(cutoff, options["batch_size"], options["pause"], using)
+            if pruned.messages or pruned.events:
+                # The dashboard's rollup does not notice deletions: count its hours again now.
+                rollup.rebuild(now, using)
             self.stdout.write(
                 ngettext(
                     "Deleted %(count)d sent message submitted before %(cutoff)s and %(events)d webhook events.",
