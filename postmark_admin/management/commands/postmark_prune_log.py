@@ -76,9 +76,11 @@ class Command(BaseCommand):
                 % {"messages": old, "bodies": bodies}
             )
             return
+        # Old messages first: blanking the bodies of messages about to be deleted would rewrite their
+        # rows (a new row version each, and its WAL) for nothing.
+        pruned = prune_log(cutoff, options["batch_size"], options["pause"], using) if cutoff else None
         blanked = blank_expired_bodies(now, options["batch_size"], using)
-        if cutoff is not None:
-            pruned = prune_log(cutoff, options["batch_size"], options["pause"], using)
+        if cutoff is not None and pruned is not None:
             self.stdout.write(
                 ngettext(
                     "Deleted %(count)d sent message submitted before %(cutoff)s and %(events)d webhook events.",
