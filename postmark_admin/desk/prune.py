@@ -113,6 +113,10 @@ def blank_expired_bodies(now: datetime, batch_size: int = 1000, using: str | Non
         keys = list(
             SentMessage.objects.using(alias)
             .filter(bodies_expire_at__lt=now)
+            # By the bodies_expire_at index. Without an order_by, the model's ordering (newest first)
+            # made PostgreSQL walk the submitted_at index from the newest message, past every message
+            # whose bodies are kept or already blanked: seconds per batch at 500,000 messages.
+            .order_by("bodies_expire_at")
             .values_list("pk", flat=True)[:batch_size]
         )
         if not keys:
