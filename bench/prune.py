@@ -491,7 +491,7 @@ def main() -> None:
         if vendor == "postgresql":
             url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
             with _admin_connection(url) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
                 admin.execute(f"CREATE DATABASE {BENCH_DB}")
             target = urlsplit(url)._replace(path=f"/{BENCH_DB}").geturl()
             try:
@@ -499,7 +499,7 @@ def main() -> None:
                 failed |= subprocess.run(command, cwd=ROOT, check=False).returncode != 0
             finally:
                 with _admin_connection(url) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         else:
             with tempfile.TemporaryDirectory(prefix="retention-bench-") as directory:
                 target = str(Path(directory) / "prune.sqlite3")

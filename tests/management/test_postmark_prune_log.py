@@ -98,7 +98,7 @@ def test_old_messages_are_deleted_before_bodies_are_blanked():
     updates = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("UPDATE")]
     assert len(updates) == 1
     # The bodies' batch is read by their date's index, not in the model's newest-first ordering.
-    (select,) = [sql for sql in queries.captured_queries if "bodies_expire_at\" <" in sql["sql"]]
+    (select,) = [sql for sql in queries.captured_queries if 'bodies_expire_at" <' in sql["sql"]]
     assert 'ORDER BY "postmark_admin_sentmessage"."bodies_expire_at" ASC' in select["sql"]
     assert SentMessage.objects.get().text_body == ""
 
