@@ -185,7 +185,8 @@ def prune_events(
     (``received_at >= `` the newest it deleted, returned by the same statement): the index entries of the
     rows already deleted stay until VACUUM, and a scan from the oldest end would walk all of them again
     at every batch (its time per batch grew by 60 % over a million deleted rows: docs/scaling.rst).
-    SQLite removes index entries with their rows, so it needs no bound.
+    SQLite removes index entries with their rows, so it needs no bound. An event stored meanwhile with a
+    ``received_at`` older than that bound (none is: it defaults to the time of storing) waits for the next run.
     """
     alias = using or router.db_for_write(WebhookEvent)
     connection = connections[alias]
