@@ -5,8 +5,9 @@ index), then one transaction of three DELETEs by those keys: their webhook event
 ``pm_event_message`` index), their recipients (``pm_recipient_message``) and the messages. No row but the
 keys is read, no model instance is built and no ``pre_delete``/``post_delete`` signal is sent: Django's
 deletion Collector would build an instance per message, and per event too as soon as any receiver listens
-to every model's deletions (as audit-log apps do), which at millions of rows costs more than the deletes
-(bench/prune.py, docs/scaling.rst). So no lock is held for long and the command runs while mail goes out.
+to every model's deletions (as audit-log apps do), and its reads inside the transaction made SQLite
+refuse the transaction's writes when a webhook committed in between (bench/prune.py, docs/scaling.rst).
+So no lock is held for long and the command runs while mail goes out.
 Bodies kept by ``POSTMARK_LOG_BODIES_DAYS`` are blanked once past their date, the same way.
 """
 
