@@ -7,15 +7,17 @@
     python3 scripts/bench.py desk --only sqlite    # the desk's pages at 1,000 and 1,000,000 messages
     python3 scripts/bench.py config                # one effective-configuration read (Redis if it runs)
     python3 scripts/bench.py queued                # 1 and 2 RQ workers beside in-process sending (Redis)
+    python3 scripts/bench.py prune                 # the prune commands on 10M events / 2M messages (PostgreSQL)
     python3 scripts/bench.py send --messages 200   # anything after the name goes to bench/<name>.py
     python3 scripts/bench.py send --help           # each benchmark's options
 
 The virtualenv is .venv/bench-pyX.Y, with the dev, bench and rq extras (django-anymail, postmarker,
 django-tasks-rq).
-Each benchmark starts its own sandbox, servers and databases. PostgreSQL (webhooks, admin, desk) is expected
-on 127.0.0.1:5432 as user postgres; Redis (config, queued) on 127.0.0.1:6379. When one is not running and this
-machine has it installed (Debian's postgresql or redis-server; PostgreSQL needs root), it is started
-for the run and stopped after it. Without PostgreSQL, ``admin --only sqlite`` (and ``desk``) still runs.
+Each benchmark starts its own sandbox, servers and databases. PostgreSQL (webhooks, admin, desk, prune) is
+expected on 127.0.0.1:5432 as user postgres; Redis (config, queued) on 127.0.0.1:6379. When one is not running
+and this machine has it installed (Debian's postgresql or redis-server; PostgreSQL needs root), it is started
+for the run and stopped after it. Without PostgreSQL, ``admin --only sqlite``, ``desk --only sqlite`` and
+``prune --only sqlite`` still run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ BENCHMARKS = {
     "desk": "bench/admin_desk.py",
     "config": "bench/config.py",
     "queued": "bench/queued.py",
+    "prune": "bench/prune.py",
 }
 
 
@@ -137,7 +140,7 @@ def ensure_wrk() -> None:
 def needs_postgres(name: str, args: list[str]) -> bool:
     if name == "webhooks":
         return "BENCH_PG" not in os.environ
-    if name in ("admin", "desk"):
+    if name in ("admin", "desk", "prune"):
         only_sqlite = "--only=sqlite" in args or any(
             first == "--only" and second == "sqlite" for first, second in itertools.pairwise(args)
         )

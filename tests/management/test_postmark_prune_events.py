@@ -70,9 +70,27 @@ def test_deletes_only_older_events_in_batches():
     deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "postmark_admin_webhookevent"')]
     assert len(deletes) == 3  # 3 + 3 + 1: batches, never a SELECT of rows into Python
     assert not any(q["sql"].startswith("SELECT") for q in queries)
+    if connection.vendor == "postgresql":
+        # Each batch after the first starts where the previous one ended, past the dead index entries.
+        assert [">=" in sql for sql in deletes] == [False, True, True]
     # Then the dashboard's rollup forgets the hours up to the cutoff (two DELETEs, desk/rollup.py).
     rollup = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "postmark_admin_deskrollup')]
     assert len(rollup) == 2
+
+
+def test_ties_at_a_batch_boundary_are_all_deleted():
+    """Events with the same received_at on both sides of a batch boundary: none is skipped."""
+    now = timezone.now()
+    same = now - timedelta(days=50)
+    WebhookEvent.objects.bulk_create(
+        WebhookEvent(dedupe_key=f"tie:{index}", event_type="delivered", received_at=same, payload={})
+        for index in range(7)
+    )
+    make_events([40, 45, 1])
+    out = StringIO()
+    call_command("postmark_prune_events", "--older-than", "30d", "--batch-size", "2", stdout=out)
+    assert "Deleted 9 webhook events" in out.getvalue()
+    assert ages_left() == [1]
 
 
 def test_exact_multiple_of_the_batch_size():

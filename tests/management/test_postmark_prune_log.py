@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models.signals import post_delete, pre_delete
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -52,9 +53,54 @@ def test_each_batch_is_bounded():
     deletes = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("DELETE")]
     assert len(deletes) == 3 * 3  # three batches (2 + 2 + 1), three statements each
     selects = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
-    # Per batch: the batch's keys (LIMIT), and the CASCADE reading those keys again (by id IN (...)).
-    assert len(selects) == 3 * 2 and sum("LIMIT 2" in sql for sql in selects) == 3
+    # Per batch: only the batch's keys (LIMIT); no Collector reading them again to build instances.
+    assert len(selects) == 3 and all("LIMIT 2" in sql for sql in selects)
     assert all("body" not in sql for sql in selects)  # no body is loaded to delete it
+
+
+def test_no_instance_and_no_signal_even_with_a_receiver_for_every_model():
+    """A post_delete receiver for every model (audit-log apps connect one) would make Django's Collector
+    load every message and every event into Python; the prune deletes by key instead, and keeps the
+    events of the messages it keeps."""
+    for i in range(3):
+        message(f"old-{i}", 100)
+    message("new", 10)
+    WebhookEvent.objects.create(dedupe_key="unlinked", event_type="delivered", message_id="never-logged")
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    post_delete.connect(receiver, weak=False)
+    pre_delete.connect(receiver, weak=False)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert prune_log(timezone.now() - timedelta(days=90), batch_size=10) == (3, 3)
+    finally:
+        post_delete.disconnect(receiver)
+        pre_delete.disconnect(receiver)
+    assert seen == []
+    assert sum(query["sql"].startswith("SELECT") for query in queries.captured_queries) == 1
+    assert sorted(WebhookEvent.objects.values_list("message_id", flat=True)) == ["never-logged", "new"]
+    assert list(SentRecipient.objects.values_list("message_id", flat=True)) == ["new"]
+
+
+def test_old_messages_are_deleted_before_bodies_are_blanked():
+    """Blanking the bodies of a message about to be deleted would only rewrite its row."""
+    expired = timezone.now() - timedelta(days=1)
+    message("old", 100, text_body="t", bodies_expire_at=expired)
+    message("recent", 10, text_body="t", bodies_expire_at=expired)
+    out = StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        call_command("postmark_prune_log", "--older-than", "90d", stdout=out)
+    assert "Deleted 1 sent message submitted" in out.getvalue()
+    assert "Blanked the bodies of 1 message." in out.getvalue()
+    updates = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("UPDATE")]
+    assert len(updates) == 1
+    # The bodies' batch is read by their date's index, not in the model's newest-first ordering.
+    (select,) = [sql for sql in queries.captured_queries if 'bodies_expire_at" <' in sql["sql"]]
+    assert 'ORDER BY "postmark_admin_sentmessage"."bodies_expire_at" ASC' in select["sql"]
+    assert SentMessage.objects.get().text_body == ""
 
 
 def test_bodies_are_blanked_past_their_date():

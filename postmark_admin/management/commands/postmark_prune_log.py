@@ -77,9 +77,11 @@ class Command(BaseCommand):
                 % {"messages": old, "bodies": bodies}
             )
             return
+        # Old messages first: blanking the bodies of messages about to be deleted would rewrite their
+        # rows (a new row version each, and its WAL) for nothing.
+        pruned = prune_log(cutoff, options["batch_size"], options["pause"], using) if cutoff else None
         blanked = blank_expired_bodies(now, options["batch_size"], using)
-        if cutoff is not None:
-            pruned = prune_log(cutoff, options["batch_size"], options["pause"], using)
+        if cutoff is not None and pruned is not None:
             if pruned.messages or pruned.events:
                 # The dashboard's rollup does not notice deletions: count its hours again now.
                 rollup.rebuild(now, using)
