@@ -67,7 +67,7 @@ def test_deletes_only_older_events_in_batches():
         call_command("postmark_prune_events", "--older-than", "30d", "--batch-size", "3", stdout=out)
     assert ages_left() == [1, 5, 29]
     assert "Deleted 7 webhook events" in out.getvalue()
-    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "postmark_admin_webhookevent"')]
+    deletes = [q["sql"] for q in queries if 'DELETE FROM "postmark_admin_webhookevent"' in q["sql"]]
     assert len(deletes) == 3  # 3 + 3 + 1: batches, never a SELECT of rows into Python
     assert not any(q["sql"].startswith("SELECT") for q in queries)
     if connection.vendor == "postgresql":
