@@ -316,19 +316,53 @@ def child_icount(database_url: str, mode: str, count: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY)")
+    # Events of their own for "linked" (the modes share one database; a repeat would link nothing).
+    warm, first = (3 * 10**7, 3 * 10**8) if mode == "linked" else (10**7, 10**8)
+    if mode == "linked":  # the log on, every event's recipient logged: a status UPDATE per event
+        seed_log([*range(warm, warm + _ICOUNT_WARM), *range(first, first + count)])
     for index in range(_ICOUNT_WARM):
-        request("/postmark/tracking/", 10**7 + index)
+        request("/postmark/tracking/", warm + index)
         request("/anymail/postmark/tracking/", 10**7 + index)
         insert(index)
-    paths = {"ours": "/postmark/tracking/", "anymail": "/anymail/postmark/tracking/"}
+    paths = {"ours": "/postmark/tracking/", "linked": "/postmark/tracking/", "anymail": "/anymail/postmark/tracking/"}
     if mode == "floor":
         calls = [(insert, index) for index in range(count)]
     else:
-        calls = [(request, paths[mode], 10**8 + index) for index in range(count)]
+        calls = [(request, paths[mode], first + index) for index in range(count)]
     for _ in itertools.starmap(lambda step, *arguments: step(*arguments), calls):
         pass
     if any(not status.startswith("200") for status in statuses):
         raise SystemExit(f"non-200 answers: {sorted(set(statuses))}")
+    if mode == "linked":
+        from postmark_admin.models import SentRecipient
+
+        moved = SentRecipient.objects.filter(status="delivered").count()
+        if moved != count + _ICOUNT_WARM:
+            raise SystemExit(f"linked: {moved} recipients delivered, expected {count + _ICOUNT_WARM}")
+
+
+def seed_log(indices: Any) -> None:
+    """Sent-message log rows for the Delivery bodies of ``indices`` (status ``sent``), and the log on:
+    each of those events then links to its recipient (one status UPDATE per new event)."""
+    from django.conf import settings
+
+    from postmark_admin.models import SentMessage, SentRecipient
+
+    indices = list(indices)
+    messages = SentMessage.objects.bulk_create(
+        SentMessage(message_id=f"{index:08d}-6105-42a2-a16a-77a8eac79483", sent_via="single")
+        for index in indices
+    )
+    SentRecipient.objects.bulk_create(
+        SentRecipient(
+            message=message,
+            address=f"user{index}@example.com",
+            address_key=f"user{index}@example.com",
+            status="sent",
+        )
+        for message, index in zip(messages, indices, strict=True)
+    )
+    settings.POSTMARK_LOG_MESSAGES = True
 
 
 def instructions(events: int) -> dict[str, float] | str:
@@ -344,7 +378,7 @@ def instructions(events: int) -> dict[str, float] | str:
     counts = {}
     try:
         _child("migrate", url)
-        for mode in ("ours", "anymail", "floor"):
+        for mode in ("ours", "linked", "anymail", "floor"):
             result = subprocess.run(
                 [
                     valgrind,
@@ -782,10 +816,12 @@ def main() -> None:
             print(f"skipped: {counts}")
         else:
             print(f"postmark_admin tracking (stores)         {counts['ours'] / 1e3:8.0f} k")
+            print(f"  the same, log on, every event linked   {counts['linked'] / 1e3:8.0f} k")
             print(f"anymail Postmark tracking (stores none)  {counts['anymail'] / 1e3:8.0f} k")
             print(f"bare one-column INSERT + commit          {counts['floor'] / 1e3:8.0f} k")
             floor = counts["anymail"] + counts["floor"]
             print(f"ours / (anymail + bare INSERT)           {counts['ours'] / floor:8.2f}x")
+            print(f"linked / ours                            {counts['linked'] / counts['ours']:8.2f}x")
     if args.skip_load:
         return
     print()
