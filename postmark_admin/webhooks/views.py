@@ -39,7 +39,7 @@ from .events import (
     normalize,
     payload_kind,
 )
-from .storage import Inserted, insert_event, stored_event
+from .storage import Inserted, insert_event, insert_event_linked, stored_event
 
 logger = logging.getLogger("postmark_admin.webhooks")
 
@@ -188,12 +188,21 @@ class WebhookView(View):
             return _text_response(error.reason, 400)
         except RecursionError:
             return _text_response(gettext("Malformed JSON: nested too deeply."), 400)
-        inserted = insert_event(normalized)
-        advance_for_event(normalized, stored=inserted.pk is not None)  # desk: the recipient's status moves on
+        inserted, linked = self._store(normalized)
+        if not linked:  # desk: the recipient's status moves on, after the event's commit
+            advance_for_event(normalized, stored=inserted.pk is not None)
         if inserted.pk is not None and has_receivers(normalized.event_type):
             # After the commit: receivers see a stored event, and a rolled-back request signals nothing.
             transaction.on_commit(partial(_send_signal, normalized, inserted), using=inserted.using)
         return HttpResponse(status=200)
+
+    @staticmethod
+    def _store(normalized: NormalizedEvent) -> tuple[Inserted, bool]:
+        """The event stored once, and whether its logged recipient was advanced in the same statement."""
+        linked = insert_event_linked(normalized)
+        if linked is not None:
+            return linked
+        return insert_event(normalized), False
 
     def _wrong_url_message(self, kind: PayloadKind) -> str:
         if kind is PayloadKind.INBOUND:
