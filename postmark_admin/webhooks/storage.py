@@ -172,7 +172,9 @@ def _build_linked_plan(quote: Callable[[str], str], insert_sql: str) -> _LinkedP
     return _LinkedPlan(sql, opts.get_field("status_at"))
 
 
-def insert_event_linked(normalized: NormalizedEvent, using: str | None = None) -> tuple[Inserted, bool] | None:
+def insert_event_linked(
+    normalized: NormalizedEvent, using: str | None = None
+) -> tuple[Inserted, bool] | None:
     """PostgreSQL, the sent-message log on: :func:`insert_event` and the recipient's status advance
     (:func:`~postmark_admin.desk.link.advance_recipient`) in **one** statement, so one commit.
 

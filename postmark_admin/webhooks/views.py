@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
@@ -199,7 +199,13 @@ class WebhookView(View):
     @staticmethod
     def _store(normalized: NormalizedEvent) -> tuple[Inserted, bool]:
         """The event stored once, and whether its logged recipient was advanced in the same statement."""
-        linked = insert_event_linked(normalized)
+        try:
+            linked = insert_event_linked(normalized)
+        except DatabaseError:
+            # The statement rolled back as a whole (autocommit: the view is non-atomic), event included:
+            # store it on its own, as without the log, so the status UPDATE cannot cost the event.
+            logger.exception("Postmark: storing a webhook event with its recipient's status failed")
+            linked = None
         if linked is not None:
             return linked
         return insert_event(normalized), False

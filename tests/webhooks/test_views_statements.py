@@ -244,3 +244,26 @@ def test_the_log_off_costs_no_statement_for_the_recipient(transactional_db, warm
     _log_recipient(payload["MessageID"], payload["Recipient"])
     log = _posted(TRACKING_URL, payload, warm)
     assert [sql.split(None, 1)[0] for sql, _ in log.statements] == ["INSERT"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's")
+def test_a_failing_status_update_does_not_cost_the_event(transactional_db, warm, settings, caplog):
+    """The status UPDATE fails (here: a CHECK the recipients table gets for this test): the one statement
+    stored nothing, so the view stores the event on its own; the desk's UPDATE fails again, logged."""
+    from postmark_admin.models import SentRecipient
+
+    settings.POSTMARK_LOG_MESSAGES = True
+    payload = load("bounce")
+    recipient = _log_recipient(payload["MessageID"], payload["Email"], status="delivered")
+    table = SentRecipient._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT test_no_bounce CHECK (status <> 'bounced')")
+    try:
+        log = _posted(TRACKING_URL, payload, warm)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT test_no_bounce")
+    assert [sql.split(None, 1)[0] for sql, _ in log.statements] == ["WITH", "INSERT", "UPDATE"]
+    assert WebhookEvent.objects.filter(event_type="bounced").count() == 1
+    assert _committed_status(recipient) == ("delivered", "")
+    assert "storing a webhook event with its recipient's status failed" in caplog.text
