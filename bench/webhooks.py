@@ -104,9 +104,8 @@ def __getattr__(name: str) -> Any:
     # The URLconf is built on first use, after configure(): importing this module stays free.
     if name == "urlpatterns":
         from anymail.webhooks.postmark import PostmarkTrackingWebhookView
-        from django.urls import include, path
-
         from django.http import HttpResponse
+        from django.urls import include, path
         from django.views.decorators.csrf import csrf_exempt
 
         return [
