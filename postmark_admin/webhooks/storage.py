@@ -149,9 +149,10 @@ def _build_linked_plan(quote: Callable[[str], str], insert_sql: str) -> _LinkedP
     from ..models import SentRecipient
 
     opts = SentRecipient._meta
+    columns = {field.name: field.column for field in opts.concrete_fields if field.column}
 
     def column(name: str) -> str:
-        return quote(opts.get_field(name).column)
+        return quote(columns[name])
 
     table, pk, status = quote(opts.db_table), column("id"), column("status")
     # The recipient's ``message_id`` column holds the MessageID itself (a to_field foreign key): no join.
@@ -166,10 +167,16 @@ def _build_linked_plan(quote: Callable[[str], str], insert_sql: str) -> _LinkedP
         f"{column('last_event_type')} = %s "
         f"WHERE {pk} IN (SELECT {pk} FROM recipient) AND {status} = ANY(%s) "
         f"AND EXISTS (SELECT 1 FROM inserted) RETURNING 1) "
-        f"SELECT (SELECT {quote(WebhookEvent._meta.pk.column)} FROM inserted), "
+        f"SELECT (SELECT {_event_pk_column(quote)} FROM inserted), "
         f"EXISTS (SELECT 1 FROM recipient), (SELECT count(*) FROM advanced)"
     )
     return _LinkedPlan(sql, opts.get_field("status_at"))
+
+
+def _event_pk_column(quote: Callable[[str], str]) -> str:
+    pk = WebhookEvent._meta.pk
+    assert pk is not None and pk.column is not None  # the model has one (django-stubs: Optional)
+    return quote(pk.column)
 
 
 def insert_event_linked(
@@ -195,15 +202,16 @@ def insert_event_linked(
     from ..models import SentRecipient
 
     target = TARGET.get(normalized.event_type)
-    if target is None or not normalized.message_id or not normalized.recipient:
+    if (
+        not app_settings.LOG_MESSAGES
+        or target is None
+        or not normalized.message_id
+        or not normalized.recipient
+    ):
         return None
     alias = using or router.db_for_write(WebhookEvent)
     connection = connections[alias]
-    if (
-        connection.vendor != "postgresql"
-        or not app_settings.LOG_MESSAGES
-        or router.db_for_write(SentRecipient) != alias
-    ):
+    if connection.vendor != "postgresql" or router.db_for_write(SentRecipient) != alias:
         return None
     plan = _linked_plan(connection)
     received_at = timezone.now()
