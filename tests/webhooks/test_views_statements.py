@@ -180,7 +180,7 @@ def _committed_status(recipient) -> tuple[str, str]:
     try:
         with other.cursor() as cursor:
             table = type(recipient)._meta.db_table
-            cursor.execute(f"SELECT status, last_event_type FROM {table} WHERE id = %s", [recipient.pk])  # noqa: S608
+            cursor.execute(f"SELECT status, last_event_type FROM {table} WHERE id = %s", [recipient.pk])
             return cursor.fetchone()
     finally:
         other.close()
