@@ -25,7 +25,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field
 from django.utils import timezone
 
-from ..models import WebhookEvent
+from ..config.effective import app_settings
+from ..desk.status import TARGET, statuses_below
+from ..models import SentRecipient, WebhookEvent
 from .events import NormalizedEvent
 
 #: Backends whose SQL has ``ON CONFLICT ... DO NOTHING RETURNING`` (SQLite since 3.35).
@@ -146,8 +148,6 @@ def _linked_plan(connection: BaseDatabaseWrapper) -> _LinkedPlan:
 
 
 def _build_linked_plan(quote: Callable[[str], str], insert_sql: str) -> _LinkedPlan:
-    from ..models import SentRecipient
-
     opts = SentRecipient._meta
     columns = {field.name: field.column for field in opts.concrete_fields if field.column}
 
@@ -197,10 +197,6 @@ def insert_event_linked(
     for the disk), and the ORM's UPDATE doubled the view's instructions per event (bench/webhooks.py
     ``--instructions``; see docs/scaling.rst).
     """
-    from ..config.effective import app_settings
-    from ..desk.status import TARGET, statuses_below
-    from ..models import SentRecipient
-
     target = TARGET.get(normalized.event_type)
     if (
         not app_settings.LOG_MESSAGES
