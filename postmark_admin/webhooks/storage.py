@@ -25,7 +25,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field
 from django.utils import timezone
 
-from ..models import WebhookEvent
+from ..config.effective import app_settings
+from ..desk.status import TARGET, statuses_below
+from ..models import SentRecipient, WebhookEvent
 from .events import NormalizedEvent
 
 #: Backends whose SQL has ``ON CONFLICT ... DO NOTHING RETURNING`` (SQLite since 3.35).
@@ -124,6 +126,105 @@ def insert_event(normalized: NormalizedEvent, using: str | None = None) -> Inser
         cursor.execute(*insert_statement(normalized, received_at, connection))
         row = cursor.fetchone()
     return Inserted(row[0] if row is not None else None, received_at, alias)
+
+
+class _LinkedPlan(NamedTuple):
+    """The statement of :func:`insert_event_linked` on one backend, and the field that prepares ``status_at``."""
+
+    sql: str
+    status_at: Field[Any, Any]
+
+
+_linked_plans: dict[type[BaseDatabaseOperations], _LinkedPlan] = {}
+
+
+def _linked_plan(connection: BaseDatabaseWrapper) -> _LinkedPlan:
+    plan = _linked_plans.get(type(connection.ops))
+    if plan is None:
+        plan = _linked_plans[type(connection.ops)] = _build_linked_plan(
+            connection.ops.quote_name, _insert_plan(connection).sql
+        )
+    return plan
+
+
+def _build_linked_plan(quote: Callable[[str], str], insert_sql: str) -> _LinkedPlan:
+    opts = SentRecipient._meta
+    columns = {field.name: field.column for field in opts.concrete_fields if field.column}
+
+    def column(name: str) -> str:
+        return quote(columns[name])
+
+    table, pk, status = quote(opts.db_table), column("id"), column("status")
+    # The recipient's ``message_id`` column holds the MessageID itself (a to_field foreign key): no join.
+    # Its status moves only forward (status = ANY(the statuses below the target)), re-checked on the
+    # row's latest version if a concurrent write changed it (READ COMMITTED), and only for a newly
+    # stored event (EXISTS inserted): a repeat moves nothing.
+    sql = (
+        f"WITH inserted AS ({insert_sql}), "  # noqa: S608 (identifiers from the models' metadata)
+        f"recipient AS (SELECT {pk} FROM {table} "
+        f"WHERE {column('message')} = %s AND {column('address_key')} = %s), "
+        f"advanced AS (UPDATE {table} SET {status} = %s, {column('status_at')} = %s, "
+        f"{column('last_event_type')} = %s "
+        f"WHERE {pk} IN (SELECT {pk} FROM recipient) AND {status} = ANY(%s) "
+        f"AND EXISTS (SELECT 1 FROM inserted) RETURNING 1) "
+        f"SELECT (SELECT {_event_pk_column(quote)} FROM inserted), "
+        f"EXISTS (SELECT 1 FROM recipient), (SELECT count(*) FROM advanced)"
+    )
+    return _LinkedPlan(sql, opts.get_field("status_at"))
+
+
+def _event_pk_column(quote: Callable[[str], str]) -> str:
+    pk = WebhookEvent._meta.pk
+    assert pk is not None and pk.column is not None  # the model has one (django-stubs: Optional)
+    return quote(pk.column)
+
+
+def insert_event_linked(
+    normalized: NormalizedEvent, using: str | None = None
+) -> tuple[Inserted, bool] | None:
+    """PostgreSQL, the sent-message log on: :func:`insert_event` and the recipient's status advance
+    (:func:`~postmark_admin.desk.link.advance_recipient`) in **one** statement, so one commit.
+
+    Returns the :class:`Inserted` and whether the log holds the event's recipient (as this statement
+    saw it; its status moved forward if the event was new and the status was below the event's). When
+    the recipient was not seen, the caller runs :func:`~postmark_admin.desk.link.advance_for_event`
+    after this commit, as without this function: a recipient logged while this statement ran (after its
+    snapshot) is then still found. Returns None, and does nothing, when this does not apply (another
+    database, the log off, an event type that moves no status, no message ID or recipient, the events
+    and the log on different databases); the caller then does the two steps itself.
+
+    Why: a linked event otherwise costs a second statement and a second durable commit (a second wait
+    for the disk), and the ORM's UPDATE doubled the view's instructions per event (bench/webhooks.py
+    ``--instructions``; see docs/scaling.rst).
+    """
+    target = TARGET.get(normalized.event_type)
+    if (
+        not app_settings.LOG_MESSAGES
+        or target is None
+        or not normalized.message_id
+        or not normalized.recipient
+    ):
+        return None
+    alias = using or router.db_for_write(WebhookEvent)
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or router.db_for_write(SentRecipient) != alias:
+        return None
+    plan = _linked_plan(connection)
+    received_at = timezone.now()
+    _, parameters = insert_statement(normalized, received_at, connection)
+    at = plan.status_at.get_db_prep_value(normalized.occurred_at or received_at, connection)
+    parameters += [
+        normalized.message_id,
+        normalized.recipient.casefold(),
+        target,
+        at,
+        normalized.event_type,
+        statuses_below(target),
+    ]
+    with binding_cursor(connection) as cursor:
+        cursor.execute(plan.sql, parameters)
+        pk, seen, _advanced = cursor.fetchone()
+    return Inserted(pk, received_at, alias), bool(seen)
 
 
 def binding_cursor(connection: BaseDatabaseWrapper) -> Any:

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
@@ -39,7 +39,7 @@ from .events import (
     normalize,
     payload_kind,
 )
-from .storage import Inserted, insert_event, stored_event
+from .storage import Inserted, insert_event, insert_event_linked, stored_event
 
 logger = logging.getLogger("postmark_admin.webhooks")
 
@@ -188,12 +188,27 @@ class WebhookView(View):
             return _text_response(error.reason, 400)
         except RecursionError:
             return _text_response(gettext("Malformed JSON: nested too deeply."), 400)
-        inserted = insert_event(normalized)
-        advance_for_event(normalized, stored=inserted.pk is not None)  # desk: the recipient's status moves on
+        inserted, linked = self._store(normalized)
+        if not linked:  # desk: the recipient's status moves on, after the event's commit
+            advance_for_event(normalized, stored=inserted.pk is not None)
         if inserted.pk is not None and has_receivers(normalized.event_type):
             # After the commit: receivers see a stored event, and a rolled-back request signals nothing.
             transaction.on_commit(partial(_send_signal, normalized, inserted), using=inserted.using)
         return HttpResponse(status=200)
+
+    @staticmethod
+    def _store(normalized: NormalizedEvent) -> tuple[Inserted, bool]:
+        """The event stored once, and whether its logged recipient was advanced in the same statement."""
+        try:
+            linked = insert_event_linked(normalized)
+        except DatabaseError:
+            # The statement rolled back as a whole (autocommit: the view is non-atomic), event included:
+            # store it on its own, as without the log, so the status UPDATE cannot cost the event.
+            logger.exception("Postmark: storing a webhook event with its recipient's status failed")
+            linked = None
+        if linked is not None:
+            return linked
+        return insert_event(normalized), False
 
     def _wrong_url_message(self, kind: PayloadKind) -> str:
         if kind is PayloadKind.INBOUND:

@@ -98,7 +98,13 @@ def test_the_view_advances_once_per_stored_event_not_for_a_duplicate(client, cle
             client.post(url, json.dumps(payload), content_type="application/json", **auth).status_code == 200
         )
     updates = lambda queries: [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]  # noqa: E731
-    assert len(updates(first)) == 1 and updates(again) == []
+    if connection.vendor == "postgresql":
+        # The INSERT and the UPDATE in one statement (tests/webhooks/test_views_statements.py).
+        assert [q["sql"].split(None, 1)[0] for q in first.captured_queries][-1:] == ["WITH"]
+        assert updates(first) == []
+    else:
+        assert len(updates(first)) == 1
+    assert updates(again) == []
     assert SentRecipient.objects.get().status == "delivered"
 
 

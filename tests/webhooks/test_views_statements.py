@@ -167,3 +167,110 @@ def test_insert_binds_its_values_on_the_server(transactional_db, warm):
         assert post(Client(), TRACKING_URL, load("open"), warm).status_code == 200
     # Django's default cursor (ClientCursor) would quote the 17 values into the SQL text in Python.
     assert len(cursors) == 1 and not issubclass(cursors[0], psycopg.ClientCursor), cursors
+
+
+# -- the sent-message log on: the event and its recipient's status -------------------------------------
+
+
+def _log_recipient(message_id: str, address: str, status: str = "sent"):
+    from postmark_admin.models import SentMessage, SentRecipient
+
+    SentMessage.objects.get_or_create(message_id=message_id, defaults={"sent_via": "single"})
+    return SentRecipient.objects.create(
+        message_id=message_id, address=address, address_key=address.casefold(), status=status
+    )
+
+
+def _committed_status(recipient) -> tuple[str, str]:
+    """The recipient's status as another connection sees it: what is committed."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            table = type(recipient)._meta.db_table
+            cursor.execute(f"SELECT status, last_event_type FROM {table} WHERE id = %s", [recipient.pk])
+            return cursor.fetchone()
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("atomic", [False, True], ids=["autocommit", "ATOMIC_REQUESTS"])
+def test_a_linked_event_and_its_status_commit_together(transactional_db, warm, settings, request, atomic):
+    if atomic:
+        request.getfixturevalue("atomic_requests")
+    settings.POSTMARK_LOG_MESSAGES = True
+    payload = load("bounce")  # john@example.com's hard bounce
+    recipient = _log_recipient(payload["MessageID"], "John@Example.com", status="delivered")
+    new = _posted(TRACKING_URL, payload, warm)
+    assert _committed_status(recipient) == ("bounced", "bounced")
+    type(recipient).objects.filter(pk=recipient.pk).update(status="sent")
+    repeat = _posted(TRACKING_URL, payload, warm)
+    assert _committed_status(recipient) == ("sent", "bounced"), "a repeat moved the status"
+    if connection.vendor == "postgresql":
+        # One statement, so one round trip and one commit: the INSERT and the UPDATE in a WITH.
+        for log in (new, repeat):
+            assert len(log.statements) == 1, log.statements
+            sql, autocommit = log.statements[0]
+            assert sql.startswith("WITH inserted AS (INSERT INTO") and autocommit
+    else:
+        # The recipient's UPDATE after the event's INSERT has committed (each in autocommit mode).
+        assert [(sql.split(None, 1)[0], autocommit) for sql, autocommit in new.statements] == [
+            ("INSERT", True),
+            ("UPDATE", True),
+        ]
+        assert [sql.split(None, 1)[0] for sql, _ in repeat.statements] == ["INSERT"]
+
+
+def test_a_linked_event_never_moves_its_recipient_back(transactional_db, warm, settings):
+    settings.POSTMARK_LOG_MESSAGES = True
+    payload = {**load("delivery"), "MessageID": "m-never-back"}  # not the warm-up's event
+    recipient = _log_recipient(payload["MessageID"], payload["Recipient"], status="bounced")
+    _posted(TRACKING_URL, payload, warm)
+    assert _committed_status(recipient) == ("bounced", "")
+    assert WebhookEvent.objects.filter(message_id=payload["MessageID"]).count() == 1
+
+
+def test_an_event_of_an_unlogged_recipient_looks_again_after_its_commit(transactional_db, warm, settings):
+    """The recipient is not in the log when the event is stored: the view runs the desk's UPDATE after
+    the commit (which finds a recipient logged meanwhile, by a send whose rows committed later)."""
+    settings.POSTMARK_LOG_MESSAGES = True
+    payload = load("open")
+    _log_recipient(payload["MessageID"], "someone-else@example.com")
+    log = _posted(TRACKING_URL, payload, warm)
+    expected = (
+        [("WITH", True), ("UPDATE", True)]
+        if connection.vendor == "postgresql"
+        else [("INSERT", True), ("UPDATE", True)]
+    )
+    assert [(sql.split(None, 1)[0], autocommit) for sql, autocommit in log.statements] == expected
+    assert WebhookEvent.objects.filter(event_type="opened").count() == 1
+
+
+def test_the_log_off_costs_no_statement_for_the_recipient(transactional_db, warm, settings):
+    settings.POSTMARK_LOG_MESSAGES = False
+    payload = load("click")
+    _log_recipient(payload["MessageID"], payload["Recipient"])
+    log = _posted(TRACKING_URL, payload, warm)
+    assert [sql.split(None, 1)[0] for sql, _ in log.statements] == ["INSERT"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's")
+def test_a_failing_status_update_does_not_cost_the_event(transactional_db, warm, settings, caplog):
+    """The status UPDATE fails (here: a CHECK the recipients table gets for this test): the one statement
+    stored nothing, so the view stores the event on its own; the desk's UPDATE fails again, logged."""
+    from postmark_admin.models import SentRecipient
+
+    settings.POSTMARK_LOG_MESSAGES = True
+    payload = load("bounce")
+    recipient = _log_recipient(payload["MessageID"], payload["Email"], status="delivered")
+    table = SentRecipient._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT test_no_bounce CHECK (status <> 'bounced')")
+    try:
+        log = _posted(TRACKING_URL, payload, warm)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT test_no_bounce")
+    assert [sql.split(None, 1)[0] for sql, _ in log.statements] == ["WITH", "INSERT", "UPDATE"]
+    assert WebhookEvent.objects.filter(event_type="bounced").count() == 1
+    assert _committed_status(recipient) == ("delivered", "")
+    assert "storing a webhook event with its recipient's status failed" in caplog.text
