@@ -302,7 +302,10 @@ def test_one_insert_and_no_settings_query_when_warm(
         with CaptureQueriesContext(connection) as queries:
             assert post(client, TRACKING_URL, payload, creds).status_code == 200
         # With the sent-message log on, a new event also moves its recipient: one UPDATE (desk/link.py).
-        expected = ["INSERT"] if repeat or not log else ["INSERT", "UPDATE"]
+        # On PostgreSQL the INSERT carries that UPDATE in one WITH (webhooks/storage.py); the UPDATE
+        # after the commit still runs because no send logged this recipient.
+        first = "WITH" if log and connection.vendor == "postgresql" else "INSERT"
+        expected = [first] if repeat or not log else [first, "UPDATE"]
         assert [q["sql"].split(None, 1)[0] for q in queries] == expected, [q["sql"] for q in queries]
     assert WebhookEvent.objects.count() == 2
 
