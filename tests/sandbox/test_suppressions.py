@@ -286,3 +286,36 @@ def test_api_changes_post_subscription_changes_by_the_customer():
     assert (changes[0]["MessageID"], changes[0]["SuppressionReason"]) == (None, "ManualSuppression")
     assert changes[1]["SuppressionReason"] is None
     assert {c["RecordType"] for c in changes} == {"SubscriptionChange"}
+
+
+# -- reactivating a hard bounce: the mailbox counts as fixed ------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["delete the suppression", "activate the bounce"])
+def test_a_reactivated_hard_bounce_is_delivered_next_time(how):
+    from postmark_admin.sandbox import Sandbox
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/postmark/"  # nothing listens: each post is recorded once
+    events = ("Delivery", "Bounce", "SubscriptionChange")
+    with Sandbox(webhook_url=url, webhook_events=events, webhook_retry_delays=()) as sandbox:
+        send(sandbox, To="hardbounce.kim@example.com")
+        refused = send(sandbox, To="hardbounce.kim@example.com")
+        assert (refused.status_code, refused.json()["ErrorCode"]) == (422, 406)  # as Postmark: refused
+        if how == "delete the suppression":
+            assert change(sandbox, "delete", "HardBounce.Kim@example.com")[0]["Status"] == "Deleted"
+        else:
+            [bounce] = sandbox.bounces
+            assert api(sandbox, "PUT", f"bounces/{bounce['ID']}/activate").status_code == 200
+        again = send(sandbox, To="hardbounce.kim@example.com")
+        assert (again.status_code, again.json()["Message"]) == (200, "OK")
+        posts = sandbox.wait_for_webhooks(4)
+        assert len(sandbox.bounces) == 1  # no second bounce
+        assert dump(sandbox) == []  # and not suppressed again
+        # A spam complaint is never lifted, so never "fixed": its suppression still refuses.
+        send(sandbox, To="spamcomplaint@example.com")
+        change(sandbox, "delete", "spamcomplaint@example.com")
+        assert send(sandbox, To="spamcomplaint@example.com").json()["ErrorCode"] == 406
+    kinds = [(post.payload["RecordType"], post.payload.get("MessageID")) for post in posts]
+    first, last = (message["MessageID"] for message in sandbox.messages[:2])
+    assert kinds[0] == ("Bounce", first) and kinds[-1] == ("Delivery", last)
