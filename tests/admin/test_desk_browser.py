@@ -141,6 +141,9 @@ def test_the_desk_story(live_server, desk_sandbox, browser, page, django_user_mo
     summary = page.locator("#postmark-desk-summary")
     summary.wait_for()
     assert summary.bounding_box()["y"] < page.locator("#content-main").bounding_box()["y"] + 400
+    cells = summary.locator("tbody td")
+    assert cells.nth(2).inner_text().split()[0] == "1"  # bounced: Kim
+    assert cells.nth(4).inner_text().split()[0] == "1"  # opened: Anna
     shoot_both(page, dark_page, "desk-index-summary")
 
     # The message page: delivered AND opened on the timeline, from the webhook events; then Postmark's record.
