@@ -163,8 +163,13 @@ class SandboxState:
         skipped = (
             tuple(recipient for recipient in checked.recipients if recipient in blocked) if blocked else ()
         )
-        sent = SentMessage(message_id, stored, checked, now, skipped)
         with self._lock:
+            repaired = (
+                tuple(recipient for recipient in checked.recipients if recipient in self._repaired)
+                if self._repaired
+                else ()
+            )
+            sent = SentMessage(message_id, stored, checked, now, skipped, repaired)
             self._messages.append(stored)
             self._sent.append(sent)
             hooks = list(self._webhooks)  # a snapshot: configurations are replaced, never changed

@@ -104,7 +104,7 @@ def wait_for_status(recipient: SentRecipient, status: str, timeout: float = 15) 
 def refused_while_suppressed(address: str) -> None:
     """A send to a suppressed address is refused, as Postmark refuses it (406), and logged as refused."""
     with pytest.raises(PostmarkRecipientsRefused):
-        PostmarkMessage("Refused", "x", "sender@example.com", [address], connection=PostmarkBackend()).send()
+        PostmarkMessage("Your receipt", "x", "sender@example.com", [address], connection=PostmarkBackend()).send()
     assert SentRecipient.objects.filter(address_key=address, status="refused").exists()
 
 

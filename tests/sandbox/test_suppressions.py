@@ -312,6 +312,11 @@ def test_a_reactivated_hard_bounce_is_delivered_next_time(how):
         posts = sandbox.wait_for_webhooks(4)
         assert len(sandbox.bounces) == 1  # no second bounce
         assert dump(sandbox) == []  # and not suppressed again
+        # Postmark's record and statistics tell the same: the second message was delivered.
+        details = api(sandbox, "GET", f"messages/outbound/{again.json()['MessageID']}/details").json()
+        assert [event["Type"] for event in details["MessageEvents"]] == ["Delivered"]
+        stats = api(sandbox, "GET", "stats/outbound").json()
+        assert (stats["Sent"], stats["Bounced"]) == (2, 1)
         # A spam complaint is never lifted, so never "fixed": its suppression still refuses.
         send(sandbox, To="spamcomplaint@example.com")
         change(sandbox, "delete", "spamcomplaint@example.com")
