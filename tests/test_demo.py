@@ -40,7 +40,9 @@ def seed_sandbox(live_server, transactional_db, clean_postmark_env, settings):
     settings.POSTMARK_LOG_MESSAGES = True  # as in example/example/settings.py
     auth = (WEBHOOK_USERNAME, "seed-hook-password")
     url = live_server.url + reverse("postmark_admin:tracking")
-    with Sandbox(token=SANDBOX_TOKEN, webhook_url=url, webhook_auth=auth, webhook_events=WEBHOOK_EVENTS) as box:
+    with Sandbox(
+        token=SANDBOX_TOKEN, webhook_url=url, webhook_auth=auth, webhook_events=WEBHOOK_EVENTS
+    ) as box:
         PostmarkSettings.objects.create(
             server_token=SANDBOX_TOKEN,
             api_url=box.url,
@@ -86,7 +88,7 @@ def test_the_seed_sends_a_realistic_mix_once(seed_sandbox):
     days = {(today - at.date()).days for at in SentMessage.objects.values_list("submitted_at", flat=True)}
     assert days == set(WEEK)
     bounce = WebhookEvent.objects.get(record_type="Bounce", recipient="hardbounce.kim@example.com")
-    assert (today - timezone.localtime(bounce.received_at, dt.timezone.utc).date()).days == 2
+    assert (today - timezone.localtime(bounce.received_at, dt.UTC).date()).days == 2
     assert SentRecipient.objects.get(address="hardbounce.kim@example.com").status == "bounced"
 
     # A second start seeds nothing.

@@ -104,7 +104,13 @@ WEEK: dict[int, tuple[Mail, ...]] = {
         Mail("Welcome to the Demo Shop", ("dev@example.com",), tag="welcome"),
     ),
     2: (
-        Mail("Password reset", ("hardbounce.kim@example.com",), path="password", tag="password-reset", links=False),
+        Mail(
+            "Password reset",
+            ("hardbounce.kim@example.com",),
+            path="password",
+            tag="password-reset",
+            links=False,
+        ),
         Mail("Your order receipt", ("ben@example.com",), path="orders", tag="receipt", links=False),
         Mail("Welcome to the Demo Shop", (UNSUBSCRIBED_BY_HAND,), tag="welcome"),
     ),
@@ -188,7 +194,7 @@ def serving(host: str, port: int) -> Iterator[None]:
     from django.core.servers.basehttp import get_internal_wsgi_application
 
     class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     class Reusable(WSGIServer):

@@ -104,7 +104,9 @@ def wait_for_status(recipient: SentRecipient, status: str, timeout: float = 15) 
 def refused_while_suppressed(address: str) -> None:
     """A send to a suppressed address is refused, as Postmark refuses it (406), and logged as refused."""
     with pytest.raises(PostmarkRecipientsRefused):
-        PostmarkMessage("Your receipt", "x", "sender@example.com", [address], connection=PostmarkBackend()).send()
+        PostmarkMessage(
+            "Your receipt", "x", "sender@example.com", [address], connection=PostmarkBackend()
+        ).send()
     assert SentRecipient.objects.filter(address_key=address, status="refused").exists()
 
 
@@ -178,7 +180,9 @@ def test_the_desk_story(live_server, desk_sandbox, browser, page, django_user_mo
 
     # Reactivate: Postmark's suppression is gone, and the admin log says who did it.
     with page.expect_navigation():
-        page.click("#postmark-suppressions tr.postmark-stream-outbound .postmark-reactivate input[type=submit]")
+        page.click(
+            "#postmark-suppressions tr.postmark-stream-outbound .postmark-reactivate input[type=submit]"
+        )
     page.wait_for_selector(".messagelist li.success")
     assert "hardbounce.kim@example.com" not in sandbox.suppressed("outbound")
     assert "active" in page.locator("#postmark-suppressions tr.postmark-stream-outbound").inner_text()
