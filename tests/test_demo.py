@@ -1,16 +1,21 @@
-"""The demo command, end to end in a real browser: the story a visitor follows in the README.
+"""The demo command: its first-start seed, and end to end in a real browser, the story a visitor follows
+in the README.
 
-Starts ``example/manage.py rundemo`` in a subprocess on a fresh SQLite file, logs in with the login it
-prints, sends test emails through the admin to the sandbox it started, sees them on the sandbox's page,
-sees the Delivery and Bounce events the sandbox posts back, sees the bounced address refused on
-the next send, and stops the demo with SIGINT (Ctrl-C).
+The seed (example/example/demo_seed.py) runs against a real sandbox posting its webhooks to the live
+server; two starts of ``rundemo --no-serve`` on one SQLite file seed once. The browser test starts
+``example/manage.py rundemo`` in a subprocess on a fresh SQLite file, logs in with the login it prints,
+sends test emails through the admin to the sandbox it started, sees them on the sandbox's page, sees the
+Delivery and Bounce events the sandbox posts back, sees the bounced address refused on the next send, and
+stops the demo with SIGINT (Ctrl-C).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,10 +25,105 @@ import requests
 
 from tests.conftest import ROOT, free_port, log_in_with_the_form, needs_chromium, save_screenshot
 
-pytestmark = [
-    pytest.mark.browser,
-    needs_chromium,
-]
+# -- the first-start seed ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seed_sandbox(live_server, transactional_db, clean_postmark_env, settings):
+    """The demo's sandbox, as rundemo wires it: every tracking webhook posted back to the live server."""
+    from django.urls import reverse
+
+    from example.example.management.commands.rundemo import SANDBOX_TOKEN, WEBHOOK_EVENTS, WEBHOOK_USERNAME
+    from postmark_admin.models import PostmarkSettings
+    from postmark_admin.sandbox import Sandbox
+
+    settings.POSTMARK_LOG_MESSAGES = True  # as in example/example/settings.py
+    auth = (WEBHOOK_USERNAME, "seed-hook-password")
+    url = live_server.url + reverse("postmark_admin:tracking")
+    with Sandbox(
+        token=SANDBOX_TOKEN, webhook_url=url, webhook_auth=auth, webhook_events=WEBHOOK_EVENTS
+    ) as box:
+        PostmarkSettings.objects.create(
+            server_token=SANDBOX_TOKEN,
+            api_url=box.url,
+            default_from_email="Demo <demo@example.com>",
+            webhook_username=WEBHOOK_USERNAME,
+            webhook_password=auth[1],
+        )
+        yield box
+
+
+def test_the_seed_sends_a_realistic_mix_once(seed_sandbox):
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from example.example.demo_seed import UNSUBSCRIBED_BY_HAND, WEEK, first_start, seed_demo
+    from postmark_admin.models import SentMessage, SentRecipient, WebhookEvent
+
+    assert first_start()
+    seeded = seed_demo(seed_sandbox)
+    assert seeded is not None and seeded.refused == 1
+    assert seeded.sent == len(SentMessage.objects.exclude(message_id__startswith="refused:")) > 10
+    # Everything went through the sandbox: the log's messages are the ones it accepted.
+    assert {m["MessageID"] for m in seed_sandbox.messages} == set(
+        SentMessage.objects.exclude(message_id__startswith="refused:").values_list("message_id", flat=True)
+    )
+
+    statuses = dict(SentRecipient.objects.values_list("status").annotate(n=Count("id")))
+    for status in ("delivered", "opened", "clicked", "bounced", "complained", "refused"):
+        assert statuses.get(status, 0) >= 1, statuses
+    assert set(SentMessage.objects.values_list("stream", flat=True)) == {"outbound", "broadcast"}
+    assert set(SentMessage.objects.values_list("sent_via", flat=True)) >= {"batch", "single"}
+    events = set(WebhookEvent.objects.values_list("event_type", flat=True))
+    assert {"delivered", "opened", "clicked", "bounced", "complained"} <= events
+    assert not WebhookEvent.objects.filter(message_id="").exclude(record_type="SubscriptionChange").exists()
+
+    # Postmark's side: the hard bounce, the spam complaint (on the broadcast stream) and the manual one.
+    assert "hardbounce.kim@example.com" in seed_sandbox.suppressed("outbound")
+    assert "spamcomplaint.erin@example.com" in seed_sandbox.suppressed("broadcast")
+    assert UNSUBSCRIBED_BY_HAND in seed_sandbox.suppressed("outbound")
+
+    # Backdated, so the dashboard's chart has a week to draw: each day's messages and their events.
+    today = timezone.now().date()
+    days = {(today - at.date()).days for at in SentMessage.objects.values_list("submitted_at", flat=True)}
+    assert days == set(WEEK)
+    bounce = WebhookEvent.objects.get(record_type="Bounce", recipient="hardbounce.kim@example.com")
+    assert (today - timezone.localtime(bounce.received_at, dt.UTC).date()).days == 2
+    assert SentRecipient.objects.get(address="hardbounce.kim@example.com").status == "bounced"
+
+    # A second start seeds nothing.
+    counts = (SentMessage.objects.count(), WebhookEvent.objects.count(), len(seed_sandbox.messages))
+    assert not first_start()
+    assert seed_demo(seed_sandbox) is None
+    assert (SentMessage.objects.count(), WebhookEvent.objects.count(), len(seed_sandbox.messages)) == counts
+
+
+def test_rundemo_seeds_on_the_first_start_only(tmp_path):
+    database = tmp_path / "demo.sqlite3"
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("POSTMARK_", "ANYMAIL_", "DJANGO_", "DATABASE_URL"))
+    }
+    env.update(DATABASE_URL=f"sqlite:///{database}", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "example/manage.py", "rundemo", "--no-serve", "--port", str(free_port())]
+
+    def start() -> tuple[str, int]:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        with sqlite3.connect(database) as db:
+            [(count,)] = db.execute("SELECT COUNT(*) FROM postmark_admin_sentmessage").fetchall()
+        return done.stdout, count
+
+    printed, first = start()
+    assert re.search(r"Seeded \d+ messages over 7 days", printed), printed
+    assert first > 10
+    printed, second = start()
+    assert "not seeding again" in printed and "Seeded" not in printed, printed
+    assert second == first
+
+
+# -- the demo in a browser -----------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -99,6 +199,8 @@ def wait_for_event(page, base: str, css_class: str, recipient: str, timeout: flo
         time.sleep(0.5)
 
 
+@pytest.mark.browser
+@needs_chromium
 def test_the_demo_story(demo, page):
     base = demo["base"]
     assert "sandbox" in demo["printed"].lower()

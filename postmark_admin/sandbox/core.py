@@ -108,6 +108,9 @@ class Sandbox:
         self.clock = SandboxClock(on_advance=self.process_bulk)
 
         self.state = SandboxState(inactive, post_webhook=self._post_webhook)
+        #: Webhook deliveries handed to the sender so far (see :meth:`wait_for_all_webhooks`).
+        self._submitted = 0
+        self._submitted_lock = threading.Lock()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tls: SandboxCertificates | None = None
@@ -237,7 +240,9 @@ class Sandbox:
 
     def clear(self) -> None:
         """Forget received requests, messages and webhook posts (not configuration, not ``inactive``)."""
-        self.state.clear()
+        with self._submitted_lock:
+            self._submitted = 0
+            self.state.clear()
 
     def wait_for_webhooks(self, n: int, timeout: float = 5) -> list[WebhookPost]:
         """Block until ``n`` webhook deliveries have settled (answered 2xx, or given up after retries).
@@ -245,6 +250,13 @@ class Sandbox:
         Returns :attr:`webhook_posts`; raises :class:`TimeoutError` naming what was posted otherwise.
         """
         return self.state.wait_for_webhooks(n, timeout)
+
+    def wait_for_all_webhooks(self, timeout: float = 5) -> list[WebhookPost]:
+        """Block until every webhook delivery due so far has settled (those of the messages accepted
+        before the call: they are queued before the API answers); see :meth:`wait_for_webhooks`."""
+        with self._submitted_lock:
+            due = self._submitted
+        return self.state.wait_for_webhooks(due, timeout)
 
     # -- fault injection ---------------------------------------------------------------------------
 
@@ -318,4 +330,6 @@ class Sandbox:
         return len(due)
 
     def _post_webhook(self, delivery: Delivery) -> None:
+        with self._submitted_lock:
+            self._submitted += 1
         self._sender.submit(delivery)

@@ -44,8 +44,8 @@ DELIVERED_DETAILS = {
 
 class SentMessage(NamedTuple):
     """An accepted message as the search and statistics read it: the request's ``message`` (with its
-    ``MessageID``), its checked form, when it was accepted (UTC) and the recipients not delivered to
-    because they were suppressed.
+    ``MessageID``), its checked form, when it was accepted (UTC), the recipients not delivered to
+    because they were suppressed, and those delivered although their address bounces (``repaired``).
 
     A named tuple rather than a frozen dataclass: one is made per accepted message, on the send path,
     and a tuple is made in a fifth of the time (0.8 µs against 4 µs, timeit on the loaded 2-core dev machine;
@@ -57,6 +57,12 @@ class SentMessage(NamedTuple):
     checked: CheckedMessage
     at: dt.datetime
     blocked: tuple[str, ...] = ()
+    #: Recipients whose hard bounce was reactivated before this message: delivered like any other.
+    repaired: tuple[str, ...] = ()
+
+    def outcome(self, recipient: str) -> payloads.Outcome | None:
+        """The emulated bounce or complaint of ``recipient`` (None: delivered), as sending decided it."""
+        return None if recipient in self.repaired else payloads.outcome_for(recipient)
 
     @property
     def delivered_to(self) -> list[str]:
@@ -125,7 +131,7 @@ def message_events(sent: SentMessage, bounce_ids: Mapping[str, int]) -> list[dic
     at = postmark_timestamp(sent.at.astimezone(postmark_time_zone()))
     events = []
     for recipient in sent.delivered_to:
-        outcome = payloads.outcome_for(recipient)
+        outcome = sent.outcome(recipient)
 
         def event(kind: str, details: dict[str, Any], recipient: str = recipient) -> dict[str, Any]:
             return {"Recipient": recipient, "Type": kind, "ReceivedAt": at, "Details": details}

@@ -85,14 +85,16 @@ def recipient_events(
     server_id: int,
     bounce_id: int,
     wanted: Container[str] = WEBHOOK_EVENTS,
+    repaired: bool = False,
 ) -> list[Event]:
     """What Postmark reports about one recipient of an accepted message, in the order it happens. Pure.
 
     Only events whose trigger is in ``wanted`` are built (a payload nobody is posted is not worth its
     cost), except a bounce or complaint: its event, the one with an ``outcome``, is always built, since
     its payload is the bounce record the sandbox keeps (numbered ``bounce_id``) whatever ``wanted`` says.
+    A ``repaired`` address (a hard bounce reactivated since) is delivered like any other.
     """
-    outcome = payloads.outcome_for(recipient)
+    outcome = None if repaired else payloads.outcome_for(recipient)
     args = (checked, message_id, recipient, server_id, now)
     events = []
     if (outcome is None or outcome.delivered_first) and "Delivery" in wanted:

@@ -51,6 +51,9 @@ class SandboxState:
         # Webhook configurations are replaced, never changed in place: a copy of the list is a snapshot.
         self._webhooks: list[dict[str, Any]] = []
         self._bounces: list[dict[str, Any]] = []
+        #: Hard-bounced addresses reactivated through the API: their mailbox counts as fixed (see
+        #: :meth:`emulate_delivery`), so later mail to them is delivered.
+        self._repaired: set[str] = set()
         self._faults: list[Fault] = []
         self._connections = 0
         self._round_trips = 0
@@ -160,8 +163,13 @@ class SandboxState:
         skipped = (
             tuple(recipient for recipient in checked.recipients if recipient in blocked) if blocked else ()
         )
-        sent = SentMessage(message_id, stored, checked, now, skipped)
         with self._lock:
+            repaired = (
+                tuple(recipient for recipient in checked.recipients if recipient in self._repaired)
+                if self._repaired
+                else ()
+            )
+            sent = SentMessage(message_id, stored, checked, now, skipped, repaired)
             self._messages.append(stored)
             self._sent.append(sent)
             hooks = list(self._webhooks)  # a snapshot: configurations are replaced, never changed
@@ -188,7 +196,11 @@ class SandboxState:
         wanted: Container[str] = outcomes.WEBHOOK_EVENTS,
     ) -> list[outcomes.Event]:
         """The events of delivering to one recipient (see :func:`~.outcomes.recipient_events`); a bounce
-        or complaint is kept as a bounce record and may suppress the address, whatever ``wanted`` says."""
+        or complaint is kept as a bounce record and may suppress the address, whatever ``wanted`` says.
+
+        A hard-bounced address reactivated through the API (its suppression deleted, or its bounce
+        activated) is delivered from then on: reactivating says the mailbox was fixed, and the story a
+        support desk follows (bounce, reactivate, send again) needs the next mail to arrive."""
         with self._lock:
             events = outcomes.recipient_events(
                 checked,
@@ -198,6 +210,7 @@ class SandboxState:
                 server_id=server_id,
                 bounce_id=self._next_bounce_id,
                 wanted=wanted,
+                repaired=recipient in self._repaired,
             )
             for event in events:
                 if event.outcome is not None:
@@ -291,6 +304,8 @@ class SandboxState:
                     address = record["Email"].lower()
                     stream = record["MessageStream"]
                     was_suppressed = address in self.suppressed(stream)
+                    if record.get("Type") == "HardBounce":
+                        self._repaired.add(address)
                     self.inactive.discard(address)
                     self._suppressions.get(stream, {}).pop(address, None)
                     found = copy.deepcopy(record)
@@ -369,6 +384,8 @@ class SandboxState:
                     for bounce in self._bounces:
                         if bounce["MessageStream"] == stream and bounce["Email"].lower() == address:
                             bounce["Inactive"] = False
+                            if bounce.get("Type") == "HardBounce":
+                                self._repaired.add(address)
             hooks = list(self._webhooks)
         if changed:
             self._post_subscription_changes(hooks, stream, changed, suppress=not delete, server_id=server_id)

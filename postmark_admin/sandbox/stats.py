@@ -46,7 +46,7 @@ class Counted:
 def recipient_counters(sent: SentMessage, recipient: str) -> dict[str, int]:
     """The counters one recipient adds (the overview's names, plus the bounce's Type). Pure."""
     checked = sent.checked
-    outcome = payloads.outcome_for(recipient)
+    outcome = sent.outcome(recipient)
     opens = payloads.opens_tracked(checked)
     links = payloads.tracked_links(checked)
     tracked_links = len(links)

@@ -275,7 +275,8 @@ def test_api_changes_post_subscription_changes_by_the_customer():
         send(sandbox, To="hardbounce@example.com", MessageStream="broadcast")
         [bounce] = sandbox.bounces
         api(sandbox, "PUT", f"bounces/{bounce['ID']}/activate")
-        posts = sandbox.wait_for_webhooks(4)
+        posts = sandbox.wait_for_all_webhooks()  # a bounce, two subscription changes, a delivery
+        assert len(posts) == 4
     changes = [post.payload for post in posts]
     assert [(c["Recipient"], c["MessageStream"], c["Origin"], c["SuppressSending"]) for c in changes] == [
         ("manual@example.com", "outbound", "Customer", True),
@@ -286,3 +287,41 @@ def test_api_changes_post_subscription_changes_by_the_customer():
     assert (changes[0]["MessageID"], changes[0]["SuppressionReason"]) == (None, "ManualSuppression")
     assert changes[1]["SuppressionReason"] is None
     assert {c["RecordType"] for c in changes} == {"SubscriptionChange"}
+
+
+# -- reactivating a hard bounce: the mailbox counts as fixed ------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["delete the suppression", "activate the bounce"])
+def test_a_reactivated_hard_bounce_is_delivered_next_time(how):
+    from postmark_admin.sandbox import Sandbox
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/postmark/"  # nothing listens: each post is recorded once
+    events = ("Delivery", "Bounce", "SubscriptionChange")
+    with Sandbox(webhook_url=url, webhook_events=events, webhook_retry_delays=()) as sandbox:
+        send(sandbox, To="hardbounce.kim@example.com")
+        refused = send(sandbox, To="hardbounce.kim@example.com")
+        assert (refused.status_code, refused.json()["ErrorCode"]) == (422, 406)  # as Postmark: refused
+        if how == "delete the suppression":
+            assert change(sandbox, "delete", "HardBounce.Kim@example.com")[0]["Status"] == "Deleted"
+        else:
+            [bounce] = sandbox.bounces
+            assert api(sandbox, "PUT", f"bounces/{bounce['ID']}/activate").status_code == 200
+        again = send(sandbox, To="hardbounce.kim@example.com")
+        assert (again.status_code, again.json()["Message"]) == (200, "OK")
+        posts = sandbox.wait_for_webhooks(4)
+        assert len(sandbox.bounces) == 1  # no second bounce
+        assert dump(sandbox) == []  # and not suppressed again
+        # Postmark's record and statistics tell the same: the second message was delivered.
+        details = api(sandbox, "GET", f"messages/outbound/{again.json()['MessageID']}/details").json()
+        assert [event["Type"] for event in details["MessageEvents"]] == ["Delivered"]
+        stats = api(sandbox, "GET", "stats/outbound").json()
+        assert (stats["Sent"], stats["Bounced"]) == (2, 1)
+        # A spam complaint is never lifted, so never "fixed": its suppression still refuses.
+        send(sandbox, To="spamcomplaint@example.com")
+        change(sandbox, "delete", "spamcomplaint@example.com")
+        assert send(sandbox, To="spamcomplaint@example.com").json()["ErrorCode"] == 406
+    kinds = [(post.payload["RecordType"], post.payload.get("MessageID")) for post in posts]
+    first, last = (message["MessageID"] for message in sandbox.messages[:2])
+    assert kinds[0] == ("Bounce", first) and kinds[-1] == ("Delivery", last)

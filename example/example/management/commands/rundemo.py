@@ -18,8 +18,12 @@ from django.core.management.base import BaseCommand
 
 from postmark_admin.models import PostmarkSettings
 
+from ...demo_seed import first_start, seed_demo, serving
+
 SANDBOX_TOKEN = "demo-sandbox-token"  # the sandbox accepts this made-up token
 WEBHOOK_USERNAME = "postmark"
+#: Every tracking webhook: the deliverability desk shows them all.
+WEBHOOK_EVENTS = ("Delivery", "Open", "Click", "Bounce", "SpamComplaint", "SubscriptionChange")
 
 
 class Command(BaseCommand):
@@ -55,7 +59,7 @@ class Command(BaseCommand):
                 port=options["sandbox_port"],
                 webhook_url=f"{base}/postmark/tracking/",
                 webhook_auth=(WEBHOOK_USERNAME, webhook_password),
-                webhook_events=("Delivery", "Open", "Bounce"),
+                webhook_events=WEBHOOK_EVENTS,
             )
             sandbox.start()
             row.server_token = SANDBOX_TOKEN
@@ -63,16 +67,31 @@ class Command(BaseCommand):
         row.save()
 
         out = self.stdout
+        if sandbox is not None and first_start():
+            # The first start only: a week of mail for the deliverability desk (example/demo_seed.py).
+            out.write("Seeding the demo with a week of mail (first start only)...")
+            out.flush()
+            with serving(options["host"], options["port"]):
+                seeded = seed_demo(sandbox)
+            if seeded is not None:
+                out.write(
+                    f"  Seeded {seeded.sent} messages over {len(seeded.by_day)} days "
+                    f"({seeded.refused} refused: a suppressed address)."
+                )
+        elif sandbox is not None:
+            out.write("The sent-message log already holds messages: not seeding again.")
         out.write(self.style.SUCCESS("The django-postmark-admin demo is ready."))
         out.write(f"  Admin:             {base}/admin/")
         out.write(f"  Postmark settings: {base}/admin/postmark_admin/postmarksettings/")
+        out.write(f"  Deliverability:    {base}/admin/postmark_admin/sentmessage/dashboard/")
         if getattr(settings, "WAGTAIL_INSTALLED", False):
             out.write(f"  Wagtail admin:     {base}/cms/  (Settings > Postmark, and Postmark events)")
         out.write(f"  Login:             {options['username']} / {password}")
         if sandbox is not None:
             out.write(f"  Postmark sandbox:  {sandbox.url}  (messages it received: {sandbox.url})")
             out.write(
-                "  Sending goes to the local sandbox; it posts Delivery, Bounce and (for tracked HTML mail) Open events back to the site."
+                "  Sending goes to the local sandbox; it posts Delivery, Bounce, spam complaint, subscription change"
+                " and (for tracked HTML mail) Open and Click events back to the site."
             )
             out.write("  Send to hardbounce@example.com to see a Bounce, then the address refused next time.")
         else:
