@@ -49,15 +49,42 @@ def advance_recipient(message_id: str, recipient: str, event_type: str, at: date
         return 0
     from ..models import SentRecipient
 
-    return (
-        SentRecipient.objects.using(router.db_for_write(SentRecipient))
-        .filter(
-            message__message_id=message_id,
-            address_key=recipient.casefold(),
-            status__in=statuses_below(target),
+    below = statuses_below(target)
+    if not below:
+        return 0  # the lowest status: nothing moves up to it
+    connection = connections[router.db_for_write(SentRecipient)]
+    sql, status_at = _update_plan(connection, target)
+    at_value = status_at.get_db_prep_value(at or timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [target, at_value, event_type, message_id, recipient.casefold(), *below])
+        return int(cursor.rowcount)
+
+
+#: The forward-only UPDATE's SQL text per (backend, target status), built once: the ORM's queryset
+#: ``.update()`` cost about as much as the rest of a webhook request (bench/webhooks.py --instructions:
+#: 2,894 k instructions per event with it, for an event whose recipient the log does not hold).
+_update_plans: dict[tuple[type[Any], str], tuple[str, Any]] = {}
+
+
+def _update_plan(connection: Any, target: str) -> tuple[str, Any]:
+    key = (type(connection.ops), target)
+    plan = _update_plans.get(key)
+    if plan is None:
+        from ..models import SentRecipient
+
+        opts, quote = SentRecipient._meta, connection.ops.quote_name
+        column = {field.name: quote(field.column) for field in opts.concrete_fields if field.column}
+        statuses = ", ".join(["%s"] * len(statuses_below(target)))
+        # Identifiers come from the model's metadata; values are parameters. The recipient's
+        # ``message_id`` column holds the MessageID itself (a to_field foreign key): no join.
+        sql = (
+            f"UPDATE {quote(opts.db_table)} SET {column['status']} = %s, "  # noqa: S608
+            f"{column['status_at']} = %s, {column['last_event_type']} = %s "
+            f"WHERE {column['message']} = %s AND {column['address_key']} = %s "
+            f"AND {column['status']} IN ({statuses})"
         )
-        .update(status=target, status_at=at or timezone.now(), last_event_type=event_type)
-    )
+        plan = _update_plans[key] = (sql, opts.get_field("status_at"))
+    return plan
 
 
 def advance_for_event(normalized: NormalizedEvent, *, stored: bool) -> int:
