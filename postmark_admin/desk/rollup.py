@@ -306,12 +306,11 @@ def figures(
         for key, start in starts.items()
         for column in COLUMNS
     }
-    for row in held.values("stream").annotate(**sums).order_by():
+    names = list(sums)
+    for stream, *values in held.values_list("stream").annotate(**sums).order_by():
+        sums_of = dict(zip(names, values, strict=True))
         for key in starts:
-            add(
-                result.window(row["stream"], key),
-                {column: row[f"{key}__{column}"] or 0 for column in COLUMNS},
-            )
+            add(result.window(stream, key), {column: sums_of[f"{key}__{column}"] or 0 for column in COLUMNS})
     chart_rows = (
         held.filter(period__gte=chart_start)
         .values_list("period")
