@@ -298,19 +298,22 @@ def figures(
             cut[len(ranges)] = key
             ranges.append((start, ceil_period(start)))
     result = Figures()
-    # The held hours summed in SQL (two short queries whatever the traffic): per stream for the
-    # windows, per hour over every stream for the chart.
+    # The held hours summed in SQL (two short queries whatever the traffic): per stream and window
+    # for the windows, per hour over every stream for the chart.
     held = DeskRollup.objects.using(alias).filter(period__gte=first, period__lt=end)
-    sums = {
-        f"{key}__{column}": Sum(Case(When(period__gte=start, then=F(column)), default=0))
-        for key, start in starts.items()
-        for column in COLUMNS
-    }
-    names = list(sums)
-    for stream, *values in held.values_list("stream").annotate(**sums).order_by():
-        sums_of = dict(zip(names, values, strict=True))
-        for key in starts:
-            add(result.window(stream, key), {column: sums_of[f"{key}__{column}"] or 0 for column in COLUMNS})
+    # Each held hour in the shortest window that holds it (bucket i: from the i-th latest start on).
+    order = sorted(starts.items(), key=lambda item: item[1], reverse=True)
+    bucket = Case(
+        *(When(period__gte=start, then=Value(index)) for index, (_key, start) in enumerate(order)),
+        default=Value(len(order)),
+    )
+    sums = {f"{column}_sum": Sum(column) for column in COLUMNS}
+    for stream, index, *values in (
+        held.annotate(bucket=bucket).values_list("stream", "bucket").annotate(**sums).order_by()
+    ):
+        counts = {column: value or 0 for column, value in zip(COLUMNS, values, strict=True)}
+        for key, _start in order[index:]:
+            add(result.window(stream, key), counts)
     chart_rows = (
         held.filter(period__gte=chart_start)
         .values_list("period")
