@@ -5,26 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from postmark_admin.desk import rollup
+from postmark_admin.management.base import TranslatedHelpCommand
 from postmark_admin.screens import dashboard
 
 
-class Command(BaseCommand):
-    # Translated when the parser is built, not at import: argparse cannot format a lazy string.
+class Command(TranslatedHelpCommand):
     help = gettext_noop(
         "Count the deliverability dashboard's closed hours that its rollup does not hold yet; with "
         "--rebuild, empty the rollup and count every hour again from the sent messages and webhook events."
     )
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.description = _(self.help)
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

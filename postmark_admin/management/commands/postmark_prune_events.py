@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from postmark_admin.config.effective import app_settings
 from postmark_admin.desk import rollup
+from postmark_admin.management.base import TranslatedHelpCommand
 from postmark_admin.models import WebhookEvent
 from postmark_admin.webhooks.storage import prune_events
 
@@ -32,17 +33,11 @@ def parse_age(value: str) -> timedelta:
     return timedelta(**{unit: int(match.group(1))})
 
 
-class Command(BaseCommand):
-    # Translated when the parser is built, not at import: argparse cannot format a lazy string.
+class Command(TranslatedHelpCommand):
     help = gettext_noop(
         "Delete Postmark webhook events older than --older-than (default: POSTMARK_EVENT_RETENTION_DAYS), "
         "in small batches."
     )
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.description = _(self.help)
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

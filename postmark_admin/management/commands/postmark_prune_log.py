@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,22 +15,17 @@ from django.utils.translation import gettext_noop, ngettext
 from postmark_admin.config.effective import app_settings
 from postmark_admin.desk import rollup
 from postmark_admin.desk.prune import blank_expired_bodies, prune_log
+from postmark_admin.management.base import TranslatedHelpCommand
 from postmark_admin.management.commands.postmark_prune_events import parse_age
 from postmark_admin.models import SentMessage
 
 
-class Command(BaseCommand):
-    # Translated when the parser is built, not at import: argparse cannot format a lazy string.
+class Command(TranslatedHelpCommand):
     help = gettext_noop(
         "Delete sent messages older than --older-than (default: POSTMARK_LOG_RETENTION_DAYS) with their "
         "recipients and webhook events, and blank the bodies kept past POSTMARK_LOG_BODIES_DAYS, in "
         "small batches."
     )
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.description = _(self.help)
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
