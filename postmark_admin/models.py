@@ -266,8 +266,13 @@ class SentMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["stream", "submitted_at"], name="pm_sent_stream"),
-            # The prune command's "bodies past their date" (a partial scan of few rows otherwise).
-            models.Index(fields=["bodies_expire_at"], name="pm_sent_bodies_expire"),
+            # The prune command's "bodies past their date". Partial: only messages that keep their
+            # bodies have a date, and a send that keeps none (the default) adds no entry to it.
+            models.Index(
+                fields=["bodies_expire_at"],
+                name="pm_sent_bodies_expire",
+                condition=models.Q(bodies_expire_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -295,6 +300,11 @@ class SentRecipient(models.Model):
         # Served by the (message, address_key) index below; on PostgreSQL db_index would add a
         # second, varchar_pattern_ops index that every insert pays for and no query uses.
         db_index=False,
+        # No constraint in the database: on PostgreSQL its check is a trigger and a lookup per
+        # inserted recipient, 3-5 ms per 500 recipients at commit (docs/desk.rst, "What the log
+        # costs"). The rows are written together (desk/insert.py, one statement) and deleted together
+        # (desk/prune.py deletes the recipients first; the ORM's CASCADE still applies).
+        db_constraint=False,
     )
     address = models.CharField(_("address"), max_length=320)
     #: ``address.casefold()``: the case-insensitive, index-backed search key.
