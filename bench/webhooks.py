@@ -20,7 +20,8 @@ script creates and drops its own databases (named after its process id, so that 
 do not drop each other's). Options: ``--events N`` (per round, part 1),
 ``--load-events N`` (distinct events, python client), ``--skip-load``, ``--skip-micro``,
 ``--worker-class``, ``--workers``, ``--threads``, ``--client python wrk``, ``--wrk-seconds``,
-``--wrk-connections``, ``--code PATH`` (benchmark another checkout's postmark_admin with this harness,
+``--wrk-connections``, ``--log off on linked`` (the load runs' sent-message log; ``on`` by default),
+``--code PATH`` (benchmark another checkout's postmark_admin with this harness,
 for before/after figures in one run: ``git worktree add ../before <commit>``).
 """
 
@@ -96,6 +97,10 @@ def configure(database_url: str) -> None:
         ANYMAIL={"WEBHOOK_SECRET": f"{USER}:{PASSWORD}"},
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         LOGGING={"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}},
+        # --log: the load runs' sent-message log (on by default, as a site gets it); unset elsewhere.
+        **(
+            {"POSTMARK_LOG_MESSAGES": os.environ["BENCH_LOG"] != "off"} if os.environ.get("BENCH_LOG") else {}
+        ),
     )
     django.setup()
 
@@ -605,14 +610,27 @@ def wrk_client(base: str, seconds: int, connections: int, threads: int) -> dict[
     }
 
 
-def load_run(client: str, worker_class: str, args: argparse.Namespace) -> dict[str, Any] | str:
-    """One load run on a fresh database: the client's figures, and the number of events stored."""
+#: ``--log linked``: the log holds the messages of the first this many Delivery bodies, more than either
+#: client posts (10,000 distinct from the Python client; wrk's one thread about 600 a second).
+_LINKED_SEED = 30000
+
+
+def load_run(client: str, worker_class: str, log: str, args: argparse.Namespace) -> dict[str, Any] | str:
+    """One load run on a fresh database: the client's figures, and the number of events stored.
+
+    ``log``: ``off``, ``on`` (no event's message is in the log: every new event also pays the
+    status UPDATE after its commit that finds no recipient) or ``linked`` (the log holds every
+    event's message, as when the site sent them through the backend: one statement per new event).
+    """
     import psycopg
 
     name = f"postmark_admin_bench_load_{os.getpid()}"
     url = create_db(name)
+    os.environ["BENCH_LOG"] = log
     try:
         _child("migrate", url)
+        if log == "linked":
+            _child("seed", url, str(_LINKED_SEED))
         with gunicorn(url, worker_class, args.workers, args.threads) as base:
             if client == "wrk":
                 result = wrk_client(base, args.wrk_seconds, args.wrk_connections, args.wrk_threads)
@@ -627,13 +645,13 @@ def load_run(client: str, worker_class: str, args: argparse.Namespace) -> dict[s
         drop_db(name)
 
 
-def report_load(client: str, worker_class: str, args: argparse.Namespace) -> bool:
+def report_load(client: str, worker_class: str, log: str, args: argparse.Namespace) -> bool:
     """Run and print one load run; False when it failed (an error, or a stored count out of bounds)."""
     shape = f"{args.workers} x {worker_class}" + (
         f" ({args.threads} threads)" if worker_class == "gthread" else ""
     )
-    label = f"{client:<7}{shape:<26}"
-    result = load_run(client, worker_class, args)
+    label = f"{client:<7}{log:<7}{shape:<26}"
+    result = load_run(client, worker_class, log, args)
     if isinstance(result, str):
         print(f"{label}skipped: {result}")
         return True
@@ -766,6 +784,13 @@ def main() -> None:
         "--code",
         help="benchmark the postmark_admin of another checkout (e.g. `git worktree add` of a commit)",
     )
+    parser.add_argument(
+        "--log",
+        nargs="+",
+        default=["on"],
+        choices=["off", "on", "linked"],
+        help="load runs: the sent-message log off, on (no event's message logged) or on with every message logged",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -779,6 +804,9 @@ def main() -> None:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
+        elif kind == "seed":
+            configure(rest[0])
+            seed_log(range(int(rest[1])))
         return
 
     if args.code:
@@ -816,12 +844,13 @@ def main() -> None:
         f" with requests sessions. wrk: {args.wrk_seconds} s, {args.wrk_connections} connections on"
         f" {args.wrk_threads} threads, each body twice in a row. Every run on a fresh database."
     )
-    print(f"{'client':<7}{'workers':<26}{'requests':>8}{'errors':>7}{'stored':>8}")
+    print(f"{'client':<7}{'log':<7}{'workers':<26}{'requests':>8}{'errors':>7}{'stored':>8}")
     failed = []
     for worker_class in args.worker_class:
-        for client in args.client:
-            if not report_load(client, worker_class, args):
-                failed.append(f"{client} on {worker_class}")
+        for log in args.log:
+            for client in args.client:
+                if not report_load(client, worker_class, log, args):
+                    failed.append(f"{client} on {worker_class}, log {log}")
     if failed:
         raise SystemExit(f"load run FAILED: {', '.join(failed)}")
 
