@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from ..config.api_hosts import api_url_problem
@@ -33,9 +29,7 @@ from ..config.effective import EffectiveConfig, app_settings, effective_config
 from ..config.fields import secret_problem
 from ..exceptions import PostmarkConfigurationError, PostmarkTransportError
 from .errors import error_from_answer
-
-if TYPE_CHECKING:
-    pass
+from .session import get_session
 
 logger = logging.getLogger("postmark_admin.sending.client")
 
@@ -45,50 +39,6 @@ TEST_SERVER_TOKEN = "POSTMARK_API_TEST"
 
 #: Answers worth retrying: nothing was sent.
 RETRY_STATUSES = frozenset({429, 503})
-
-_USER_AGENT = "django-postmark-admin"
-_session: requests.Session | None = None
-_session_lock = threading.Lock()
-
-
-def get_session() -> requests.Session:
-    """The process's session, created on first use; every client and backend shares its pool."""
-    global _session
-    session = _session
-    if session is None:
-        with _session_lock:
-            if _session is None:
-                _session = _new_session()
-            session = _session
-    return session
-
-
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    # Postmark sets no cookies; refusing them keeps the shared session free of
-    # per-request state, so threads can share it safely.
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    size = max(app_settings.MAX_CONCURRENT_REQUESTS, 1) * 2
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
-    return session
-
-
-def reset_session() -> None:
-    """Close the pooled connections; the next request opens new ones (after fork, in tests)."""
-    global _session
-    with _session_lock:
-        session, _session = _session, None
-    if session is not None:
-        session.close()
-
-
-if hasattr(os, "register_at_fork"):
-    # A child must not share its parent's sockets.
-    os.register_at_fork(after_in_child=lambda: globals().update(_session=None))
-
 
 #: Errors raised while requests builds the request: nothing left.
 _UNBUILDABLE = (
