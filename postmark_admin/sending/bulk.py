@@ -44,7 +44,8 @@ from ..exceptions import PostmarkAPIError, PostmarkError, PostmarkInvalidMessage
 from .addresses import join_addresses, parse_addresses
 from .client import TEST_SERVER_TOKEN, PostmarkClient
 from .errors import error_code_and_message
-from .payload import build_payload, is_unset, validate
+from .limits import validate
+from .payload import build_payload, is_unset
 from .status import FAILED, QUEUED, UNKNOWN, BulkJob, PostmarkStatus, RecipientStatus
 
 if TYPE_CHECKING:

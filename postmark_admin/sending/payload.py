@@ -19,18 +19,12 @@ from django.utils.translation import gettext as _
 from ..config.crypto import Secret
 from ..exceptions import PostmarkInvalidMessage, PostmarkUnsupportedFeature
 from ..message import MESSAGE_ATTRIBUTES, TrackLinks
-from .addresses import ParsedAddress, count_mailboxes, parse_addresses
+from .addresses import ParsedAddress, parse_addresses
 from .addresses import join_addresses as _join
 from .attachments import attachment_payload
 from .encoding import encode_item
+from .limits import MAX_MESSAGE_BYTES, MAX_RECIPIENTS, validate
 from .send_defaults import as_tags_list, with_send_defaults
-
-#: Postmark's limits (see docs/sending.rst).
-MAX_RECIPIENTS = 50
-MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-MAX_METADATA_KEY = 20
-MAX_METADATA_VALUE = 80
-MAX_TAG = 1000
 
 #: Postmark's stream when a message names none; left out of the JSON (Postmark's own default).
 DEFAULT_STREAM = "outbound"
@@ -354,60 +348,6 @@ def _item(
     return PayloadItem(
         data=data, body=body, to=to, cc_bcc=tuple(a.addr_spec for a in others), bcc_count=bcc_count
     )
-
-
-def count_recipients(data: Mapping[str, Any]) -> int:
-    return sum(count_mailboxes(data[name]) for name in ("To", "Cc", "Bcc") if data.get(name))
-
-
-def validate(
-    data: Mapping[str, Any], message: EmailMessage | None = None, recipients: int | None = None
-) -> None:
-    """Refuse what Postmark would refuse anyway, before any HTTP call."""
-    if recipients is None:
-        recipients = count_recipients(data)
-    if recipients == 0:
-        raise PostmarkInvalidMessage(_("The message has no recipients (To, Cc or Bcc)."), message)
-    if recipients > MAX_RECIPIENTS:
-        raise PostmarkInvalidMessage(
-            _(
-                "The message has %(count)s recipients; Postmark accepts at most %(limit)s (To, Cc and Bcc together)."
-            )
-            % {"count": recipients, "limit": MAX_RECIPIENTS},
-            message,
-        )
-    tag = data.get("Tag")
-    if isinstance(tag, str) and len(tag) > MAX_TAG:
-        raise PostmarkInvalidMessage(
-            _("The tag is %(length)s characters long; Postmark accepts at most %(limit)s.")
-            % {"length": len(tag), "limit": MAX_TAG},
-            message,
-        )
-    metadata = data.get("Metadata")
-    if metadata is not None:
-        if not isinstance(metadata, Mapping):
-            raise PostmarkInvalidMessage(_("metadata must be a dict of strings."), message)
-        seen: set[str] = set()
-        for key, value in metadata.items():
-            key = str(key)
-            if len(key) > MAX_METADATA_KEY:
-                raise PostmarkInvalidMessage(
-                    _("The metadata key %(key)r is longer than %(limit)s characters.")
-                    % {"key": key, "limit": MAX_METADATA_KEY},
-                    message,
-                )
-            if value is not None and len(str(value)) > MAX_METADATA_VALUE:
-                raise PostmarkInvalidMessage(
-                    _("The metadata value of %(key)r is longer than %(limit)s characters.")
-                    % {"key": key, "limit": MAX_METADATA_VALUE},
-                    message,
-                )
-            if key.lower() in seen:
-                raise PostmarkInvalidMessage(
-                    _("The metadata keys contain %(key)r twice (Postmark ignores case).") % {"key": key},
-                    message,
-                )
-            seen.add(key.lower())
 
 
 __all__ = [
