@@ -1,7 +1,7 @@
 """What the log's tables make every send pay for: the indexes and constraints the migrations create.
 
 Each index and constraint of SentMessage and SentRecipient is written on every send with the log on
-(docs/desk.rst, "What the log costs"). These tests read the migrated schema back from the database
+(docs/desk.rst, "What it costs"). These tests read the migrated schema back from the database
 (SQLite, or PostgreSQL with DATABASE_URL), so a model change that brings a write cost back shows here.
 """
 
