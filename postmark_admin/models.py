@@ -301,7 +301,7 @@ class SentRecipient(models.Model):
         # second, varchar_pattern_ops index that every insert pays for and no query uses.
         db_index=False,
         # No constraint in the database: on PostgreSQL its check is a trigger and a lookup per
-        # inserted recipient, 3-5 ms per 500 recipients at commit (docs/desk.rst, "What the log
+        # inserted recipient, 3-5 ms per 500 recipients at commit (docs/desk.rst, "What it
         # costs"). The rows are written together (desk/insert.py, one statement) and deleted together
         # (desk/prune.py deletes the recipients first; the ORM's CASCADE still applies).
         db_constraint=False,
